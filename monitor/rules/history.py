@@ -1,0 +1,127 @@
+"""Rules across two reports: this year's against last year's, or one agency's against another's.
+
+Inputs are anything with ``template``, ``year``, ``cells`` and ``prose`` — a ``ParsedReport`` or a stored
+``ReportVersion`` — so the monitor can run them over the database without re-parsing.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any, Protocol
+
+from crawler.report.template import S3_COLUMNS
+from monitor.rules.findings import finding
+
+COPY_THRESHOLD = 0.5  # 与上年度重复率大于50%
+SHINGLE = 8
+_NOISE = re.compile(r"[^\u4e00-\u9fffA-Za-z0-9]+")
+_DIGITS = re.compile(r"\d+")
+
+
+class ReportLike(Protocol):
+    template: str | None
+    year: int | None
+    cells: dict[str, Any]
+    prose: str | None
+
+
+def _stock_pairs(cur: ReportLike, prev: ReportLike) -> list[tuple[str, str, float, float]]:
+    """(cell, what, expected, actual) for every stock that should carry from ``prev`` to ``cur``."""
+    c, p = cur.cells, prev.cells
+    out: list[tuple[str, str, float, float]] = []
+    if cur.template == "2021" and prev.template == "2021":
+        for item, name in (("regulations", "规章"), ("normative_docs", "行政规范性文件")):
+            last, issued, repealed = (
+                p.get(f"s2.{item}.in_force"),
+                c.get(f"s2.{item}.issued"),
+                c.get(f"s2.{item}.repealed"),
+            )
+            now = c.get(f"s2.{item}.in_force")
+            if None not in (last, issued, repealed, now):
+                out.append((f"s2.{item}.in_force", f"{name}现行有效件数", last + issued - repealed, now))
+    elif cur.template == "2019" and prev.template == "2019":
+        for item, name in (
+            ("licensing", "行政许可"),
+            ("other_services", "其他对外管理服务事项"),
+            ("penalties", "行政处罚"),
+            ("coercion", "行政强制"),
+            ("fees", "行政事业性收费"),
+        ):
+            last, change, now = (
+                p.get(f"s2.{item}.prior"),
+                p.get(f"s2.{item}.change"),
+                c.get(f"s2.{item}.prior"),
+            )
+            if None not in (last, change, now):
+                out.append((f"s2.{item}.prior", f"{name}上一年项目数量", last + change, now))
+    return out
+
+
+def history_findings(current: ReportLike, previous: ReportLike) -> list[dict[str, Any]]:
+    """``history.carry_over``, ``history.stock`` and ``copy.previous_year`` of ``current`` against the
+    report of the year before (the caller picks ``previous``; nothing here checks the years)."""
+    out: list[dict[str, Any]] = []
+    for col in S3_COLUMNS:
+        now = current.cells.get(f"s3.carried_over.{col.key}")
+        before = previous.cells.get(f"s3.carried_forward.{col.key}")
+        if now is not None and before is not None and now != before:
+            out.append(
+                finding(
+                    "history.carry_over",
+                    [f"s3.carried_over.{col.key}"],
+                    f"上年结转 · {col.label} {now:g} ≠ {previous.year or '上'}年度报告的结转下年度继续办理 {before:g}",
+                )
+            )
+    for key, what, expected, actual in _stock_pairs(current, previous):
+        if abs(expected - actual) > 1e-6:
+            out.append(
+                finding(
+                    "history.stock", [key], f"{what} {actual:g} ≠ 上年 {expected:g}（上年存量加本年增减）"
+                )
+            )
+    ratio = copy_ratio(current.prose or "", previous.prose or "")
+    if ratio > COPY_THRESHOLD:
+        out.append(
+            finding(
+                "copy.previous_year",
+                [],
+                f"正文与{previous.year or '上'}年度报告重复率 {ratio:.0%}（> {COPY_THRESHOLD:.0%}）",
+            )
+        )
+    return out
+
+
+def copy_findings(current: ReportLike, other: ReportLike, other_name: str) -> list[dict[str, Any]]:
+    """``copy.previous_year`` against another agency's report of the same year (内容雷同)."""
+    ratio = copy_ratio(current.prose or "", other.prose or "")
+    if ratio > COPY_THRESHOLD:
+        return [
+            finding(
+                "copy.previous_year",
+                [],
+                f"正文与{other_name}的报告重复率 {ratio:.0%}（> {COPY_THRESHOLD:.0%}）",
+            )
+        ]
+    return []
+
+
+def shingles(text: str, size: int = SHINGLE) -> set[str]:
+    """Character n-grams of the text with punctuation dropped and every number made alike.
+
+    Numbers are blanked so that a report copied with only its figures and year changed still counts as
+    copied — exactly the behaviour assessments penalize.
+    """
+    t = _DIGITS.sub("0", _NOISE.sub("", unicodedata.normalize("NFKC", text)))
+    if len(t) < size:
+        return {t} if t else set()
+    return {t[i : i + size] for i in range(len(t) - size + 1)}
+
+
+def copy_ratio(text: str, other: str) -> float:
+    """The share of ``text`` that also stands in ``other`` (0 … 1), by 8-character shingles."""
+    a = shingles(text)
+    if not a:
+        return 0.0
+    b = shingles(other)
+    return len(a & b) / len(a)

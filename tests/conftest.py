@@ -1,0 +1,23 @@
+"""Shared test fixtures. Area-specific fixtures live in each tests/<area>/conftest.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+# ../shared/samples beside the checkout (CI clones with shared/ beside it).
+SAMPLES = (ROOT.parent / "shared" / "samples").resolve()
+
+
+@pytest.fixture(scope="session")
+def samples_dir() -> Path:
+    if not SAMPLES.is_dir():
+        pytest.skip(f"sample reports not found at {SAMPLES}")
+    return SAMPLES
+
+
+def read_sample(name: str) -> bytes:
+    """Fixtures are read as bytes so that encodings stay real."""
+    return (SAMPLES / name).read_bytes()
