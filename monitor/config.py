@@ -56,6 +56,7 @@ class CrawlConfig:
     timeout_seconds: float = 30.0
     max_attachment_bytes: int = 50 * 1024 * 1024
     retries: int = 2
+    log_level: str = "INFO"  # Scrapy's log level for `gkwatch crawl` (WARNING keeps only trouble)
 
 
 @dataclass

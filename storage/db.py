@@ -6,11 +6,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, SQLModel, create_engine
 
 import storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+INITIAL_REVISION = "0001"  # the schema ``create_all`` made before migrations existed
 
 
 def make_engine(url: str) -> Engine:
@@ -38,9 +41,38 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+def alembic_config():  # noqa: ANN201  (alembic is imported lazily: `gkwatch parse` never needs it)
+    """The Alembic configuration of ``storage/migrations`` (no ini file needed at run time)."""
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
+
+
 def init_db(engine: Engine) -> None:
-    """Create missing tables (idempotent)."""
-    SQLModel.metadata.create_all(engine)
+    """Bring the database to the current schema: Alembic ``upgrade head``, in one transaction.
+
+    * a fresh database gets every table from the migrations;
+    * a database made by ``create_all`` before migrations existed (tables, no ``alembic_version``) has its
+      missing tables created and is stamped at the initial revision, then upgraded — nothing is dropped;
+    * afterwards ``create_all`` adds any table a model declares but no migration creates yet (idempotent),
+      so a model added during development still works; ``tests/storage`` flags the missing migration.
+
+    Safe to call on every start, on SQLite and PostgreSQL (there under an advisory lock: see env.py).
+    """
+    from alembic import command
+
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        existing = set(inspect(conn).get_table_names())
+        ours = {t.name for t in SQLModel.metadata.sorted_tables}
+        if existing & ours and "alembic_version" not in existing:
+            SQLModel.metadata.create_all(conn)
+            command.stamp(cfg, INITIAL_REVISION)
+        command.upgrade(cfg, "head")
+        SQLModel.metadata.create_all(conn)
 
 
 @contextmanager

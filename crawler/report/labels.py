@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _KEEP = re.compile(r"[^0-9A-Za-z\u4e00-\u9fff]+")
 
 
+@lru_cache(maxsize=16384)  # labels and numbers repeat across reports: match each string once
 def norm(text: str | None) -> str:
     """Normalize a label: NFKC, drop spaces, punctuation and numbering marks; keep CJK, letters, digits."""
     return _KEEP.sub("", unicodedata.normalize("NFKC", text or ""))
@@ -44,10 +46,11 @@ _S3_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("rejected_excessive", ("大量反复",)),
     ("rejected_confirmation", ("重新出具", "确认或")),
     ("other_no_correction", ("不补正",)),
-    ("other_no_fee", ("缴纳费用", "收费通知")),
+    ("other_no_fee", ("缴纳费用", "收费通知", "逾期未按")),
 )
 
 
+@lru_cache(maxsize=16384)  # labels and numbers repeat across reports: match each string once
 def match_s3_row(label: str) -> str | None:
     """The 表三 row key a normalized label names, or None.
 
@@ -70,6 +73,7 @@ def match_s3_row(label: str) -> str | None:
 
 
 # 表二 items: (item key, predicate on the normalized label of the item cell).
+@lru_cache(maxsize=16384)  # labels and numbers repeat across reports: match each string once
 def match_s2_item(label: str) -> str | None:
     """The 表二 item a normalized cell names, or None. Cells are short, so the tests are tight."""
     if not label or len(label) > 14:
@@ -109,6 +113,7 @@ _S2_COLUMN_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
+@lru_cache(maxsize=16384)  # labels and numbers repeat across reports: match each string once
 def match_s2_column(label: str) -> str | None:
     for key, needles in _S2_COLUMN_RULES:
         if any(n in label for n in needles):

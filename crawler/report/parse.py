@@ -53,6 +53,10 @@ class ParsedReport:
         }
 
 
+# How many format-specific labels of 表二 a document without 表三 must print to count as a report.
+MIN_MARKERS = 3
+
+
 def detect_template(doc: Document, year: int | None) -> str | None:
     """Which national format the document follows, from the labels only that format prints.
 
@@ -61,13 +65,14 @@ def detect_template(doc: Document, year: int | None) -> str | None:
     """
     text = norm(doc.text())
     s19, s21 = template_scores(text)
+    has_s3 = "本年新收" in text and ("结转下年度" in text or "予以公开" in text)
+    # A single marker word (a news item or a README mentioning 政府集中采购) does not make a report.
+    if not has_s3 and max(s19, s21) < MIN_MARKERS:
+        return None
     if s19 > s21:
         return "2019"
     if s21 > s19:
         return "2021"
-    has_s3 = "本年新收" in text and ("结转下年度" in text or "予以公开" in text)
-    if not has_s3 and s19 == 0:
-        return None
     if any(m in text for m in MARKERS_2021[4:6]):  # 表三's 2021-only rows
         return "2021"
     return expected_template_for_year(year) if year else "2021"

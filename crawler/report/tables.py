@@ -11,8 +11,9 @@ column header. Table rows are tried first; paragraph lines split into "label …
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from crawler.documents.model import Document, Paragraph, Table
 from crawler.report.labels import match_s2_column, match_s2_item, match_s3_row, norm
@@ -43,8 +44,12 @@ def _rows_from_tables(doc: Document) -> list[list[str]]:
     return rows
 
 
-def _tokens(line: str) -> list[str]:
-    return [t for t in re.split(r"[\s\u3000\u00a0]+", line.strip()) if t]
+_SPACE_RUN = re.compile(r"[\s\u3000\u00a0]+")
+
+
+@lru_cache(maxsize=16384)  # the same lines (labels, small numbers) recur in every report
+def _tokens(line: str) -> tuple[str, ...]:
+    return tuple(t for t in _SPACE_RUN.split(line.strip()) if t)
 
 
 @dataclass
@@ -136,11 +141,13 @@ class _Reader:
                 self.put(f"s3.{key}.{col.key}", text)
 
     # --- 表二 ---------------------------------------------------------------------------------------
-    def read_s2(self, rows: list[list[str]]) -> None:
+    def read_s2(self, rows: Sequence[Sequence[str]]) -> None:
         items = {i.key: i for i in self.t.s2}
         done = {k.split(".")[1] for k in self.out.cells if k.startswith("s2.")}
         header: list[str | None] | None = None  # column key per cell position after the label cell
         for row in rows:
+            if len(done) == len(items):
+                return  # every item read: the rows left are 表三's and 表四's
             normed = [norm(c) for c in row]
             cols = [match_s2_column(c) for c in normed]
             if sum(1 for c in cols if c) >= 1 and not any(match_s2_item(c) for c in normed):

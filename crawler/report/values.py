@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Marks that people print for "nothing" in a numeric cell.
 NOT_NUMBER_MARKS = frozenset(
@@ -56,6 +57,7 @@ def clean(text: str | None) -> str:
     return _SPACES.sub("", text or "")
 
 
+@lru_cache(maxsize=16384)  # the same printed cells recur in every report; CellValue is immutable
 def parse_cell(text: str | None, *, money: bool = False) -> CellValue:
     """Read a printed cell. ``money`` cells are 万元 and come back as float."""
     raw = clean(text)
@@ -115,6 +117,7 @@ def parse_cell(text: str | None, *, money: bool = False) -> CellValue:
     return CellValue(value)
 
 
+@lru_cache(maxsize=16384)  # the same printed cells recur in every report; CellValue is immutable
 def looks_like_value(text: str | None) -> bool:
     """True for what may stand in a number cell: a number (in any printed form), a dash mark or a blank."""
     raw = clean(text)

@@ -29,6 +29,7 @@ RULES: dict[str, tuple[str, str]] = {
     "history.carry_over": ("warning", "本年“上年结转”不等于上一年度报告的“结转下年度继续办理”"),
     "history.stock": ("warning", "本年存量不等于上年存量加本年增减"),
     "copy.previous_year": ("warning", "正文与上一年度报告（或其他机关报告）高度重复"),
+    "copy.other_agency": ("warning", "正文与同年度其他机关的报告高度重复（内容雷同）"),
     "history.backdated": ("warning", "报告标注的发布日期早于截止日，但截止日后抓取的栏目页中并无该报告"),
     "history.changed": ("info", "报告发布后内容有变动（已保留各版本）"),
     "plausibility.period": ("warning", "统计期限不是报告年度的1月1日至12月31日"),

@@ -1,0 +1,232 @@
+"""Crawling speed: ``gkwatch crawl`` against a bare Scrapy spider following the same links, same run.
+
+Sample portals (TRS-shaped: paginated listings, report articles holding their tables, GBK pages) are
+served on loopback addresses, one per portal, with delays off. Two child processes crawl them:
+
+* **gkwatch** — the real crawl: platform detection, charset, block detection, robots.txt, archiving every
+  response, a ``Fetch``/``Report``/``ReportVersion`` row per item, parsing every report off the reactor;
+* **bare** — a minimal Scrapy spider that follows the same listing/report links and does nothing else.
+
+The ratio of their pages/s is what the crawler's own work costs (aim ≥ 0.7). Peak memory is each child's
+own ``ru_maxrss``. Then a projection of one full sweep of 3,000 portals hosting 150,000 agencies at polite
+rates (1 s between requests to one site, N sites in parallel), bounded by whichever is slower: politeness
+or the measured processing rate.
+
+    .venv/bin/python bench/bench_crawl.py [--quick] [--n PORTALS]
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as ``python bench/bench_crawl.py``
+
+import yaml  # noqa: E402
+
+from bench.common import Result, arguments, print_table  # noqa: E402
+from crawler.report.render import ReportSpec, render_html  # noqa: E402
+from crawler.report.synthetic import consistent_cells  # noqa: E402
+
+PAGES_PER_PORTAL = 3
+REPORTS_PER_PAGE = 10
+NB = "/zwgk/zfxxgknb/"
+
+BARE_SPIDER = r"""
+import json, re, resource, sys, time
+from urllib.parse import urljoin
+import scrapy
+from scrapy.crawler import CrawlerProcess
+
+class Bare(scrapy.Spider):
+    name = "bare"
+    async def start(self):
+        for url in json.loads(sys.argv[1]):
+            yield scrapy.Request(url)
+    def parse(self, response):
+        for href in re.findall(r'href="([^"]+)"', response.text):
+            if "t2025" in href:
+                yield response.follow(href, self.parse_report)
+        m = re.search(r"createPageHTML\((\d+), (\d+)", response.text)
+        if m:
+            for n in range(1, int(m.group(1))):
+                yield response.follow(f"index_{n}.html")
+    def parse_report(self, response):
+        yield {"url": response.url, "size": len(response.body)}
+
+p = CrawlerProcess({"LOG_LEVEL": "ERROR", "CONCURRENT_REQUESTS_PER_DOMAIN": 1, "DOWNLOAD_DELAY": 0,
+                    "TELNETCONSOLE_ENABLED": False, "REMOTE_CONTROL_ENABLED": False, "ROBOTSTXT_OBEY": True})
+c = p.create_crawler(Bare)
+p.crawl(c)
+p.start()
+s = c.stats.get_stats()
+print(json.dumps({"seconds": s["elapsed_time_seconds"], "pages": s.get("response_received_count", 0),
+                  "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+"""
+
+GKWATCH_CHILD = r"""
+import json, resource, sys
+from monitor.cli import main
+rc = main(["crawl", "--config", sys.argv[1]])
+print(json.dumps({"rc": rc, "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+"""
+
+
+def build_site(portal: int) -> dict[str, bytes]:
+    """One portal's pages: paginated listings and report articles (tables in the page, GBK)."""
+    rng = random.Random(portal)
+    pages: dict[str, bytes] = {"/robots.txt": b"User-agent: *\nAllow: /\n"}
+    for p in range(PAGES_PER_PORTAL):
+        items = []
+        for r in range(REPORTS_PER_PAGE):
+            n = p * REPORTS_PER_PAGE + r
+            agency = f"第{portal}县第{n}局"
+            spec = ReportSpec(template="2021", year=2024, agency=agency, cells=consistent_cells("2021", rng))
+            href = f"202501/t20250120_{portal:03d}{n:04d}.html"
+            meta = {"PubDate": "2025-01-20 09:30", "ContentSource": agency, "ArticleTitle": spec.full_title}
+            pages[NB + href] = render_html(spec, encoding="gbk", chrome=True, meta=meta)
+            items.append(
+                f'<li><a href="./{href}" title="{spec.full_title}">{spec.full_title}</a><span>2025-01-20</span></li>'
+            )
+        name = "index.html" if p == 0 else f"index_{p}.html"
+        html = (
+            '<html><head><meta charset="gbk"><title>政府信息公开年报</title></head><body><ul>'
+            + "".join(items)
+            + f'</ul><script>createPageHTML({PAGES_PER_PORTAL}, {p}, "index", "html");</script></body></html>'
+        )
+        pages[NB + name] = html.encode("gb18030")
+    return pages
+
+
+def serve(host: str, pages: dict[str, bytes]) -> ThreadingHTTPServer:
+    class H(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *a) -> None:  # noqa: ANN002
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802
+            body = pages.get(self.path.split("?")[0])
+            self.send_response(200 if body is not None else 404)
+            ctype = "text/plain" if self.path.endswith(".txt") else "text/html"
+            self.send_header("Content-Type", ctype)
+            body = body if body is not None else b"not found"
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer((host, 0), H)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def child(code: str, *args: str) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+    if out.returncode != 0 or not lines:
+        raise SystemExit(f"child failed ({out.returncode}):\n{out.stderr[-3000:]}")
+    return json.loads(lines[-1])
+
+
+def gkwatch_run(work: Path, starts: list[str], hosts: list[str]) -> dict:
+    from sqlmodel import Session, select
+
+    from storage.db import make_engine
+    from storage.models import CrawlRun, Fetch
+
+    cfg = {
+        "database": {"url": f"sqlite:///{work / 'gkwatch.db'}"},
+        "archive": {"dir": str(work / "archive")},
+        "crawl": {"delay_seconds": 0, "obey_robots": True},
+        "portals": [
+            {"id": f"p{i}", "name": f"第{i}县人民政府", "start_urls": [u], "allowed_domains": [h]}
+            for i, (u, h) in enumerate(zip(starts, hosts, strict=True))
+        ],
+    }
+    path = work / "config.yaml"
+    path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    runs = []
+    for _ in range(2):  # a first crawl (everything new: parse all) and a re-crawl (nothing changed)
+        res = child(GKWATCH_CHILD, str(path))
+        with Session(make_engine(cfg["database"]["url"])) as s:
+            run = s.exec(select(CrawlRun).order_by(CrawlRun.id.desc())).first()
+            fetches = len(s.exec(select(Fetch).where(Fetch.run_id == run.id)).all())
+        res.update(seconds=run.stats["elapsed_seconds"], pages=fetches, stats=run.stats)
+        runs.append(res)
+    return runs
+
+
+def projection(
+    first_rate: float, recrawl_rate: float, parallel_sites: int = 16, delay: float = 1.0
+) -> list[str]:
+    """A full sweep of 3,000 portals / 150,000 agencies: the slower of politeness and processing.
+
+    Per portal per season: listing pages (20 links each, plus per-year columns), and per agency a report
+    page and an attachment; a new report is parsed once, a re-crawl of an unchanged one only archived.
+    """
+    portals, agencies = 3000, 150_000
+    per_portal = agencies / portals
+    requests = portals * (math.ceil(per_portal / 20) * 2 + per_portal * 2 + 2)
+    polite_s = requests * delay / parallel_sites
+    lines = [
+        f"projection: {portals:,} portals, {agencies:,} agencies → ~{requests:,.0f} requests per sweep",
+        f"  politeness ({delay:g} s/site, {parallel_sites} sites at once): {polite_s / 3600:.1f} h",
+    ]
+    for name, rate in (("first sweep (all new)", first_rate), ("later sweeps (unchanged)", recrawl_rate)):
+        cpu_s = requests / rate
+        bound = "politeness" if polite_s >= cpu_s else "processing"
+        lines.append(
+            f"  {name}: processing at {rate:.1f} pages/s = {cpu_s / 3600:.1f} h "
+            f"→ ≈ {max(polite_s, cpu_s) / 3600:.1f} h ({bound}-bound, one process)"
+        )
+    return lines
+
+
+def main() -> None:
+    args = arguments("gkwatch crawl vs a bare Scrapy spider", full=8, quick=2)
+    hosts = [f"127.0.0.{20 + i}" for i in range(args.n)]
+    servers = [serve(h, build_site(i)) for i, h in enumerate(hosts)]
+    starts = [f"http://{h}:{s.server_address[1]}{NB}index.html" for h, s in zip(hosts, servers, strict=True)]
+    with tempfile.TemporaryDirectory() as tmp:
+        bare = child(BARE_SPIDER, json.dumps(starts))
+        first, again = gkwatch_run(Path(tmp), starts, hosts)
+    for s in servers:
+        s.shutdown()
+    bare_rate = bare["pages"] / bare["seconds"]
+    results = [
+        Result(
+            name,
+            r["pages"],
+            r["seconds"],
+            r["pages"] / bare_rate,
+            note=f"{r['pages'] / r['seconds'] / bare_rate:.2f} of bare",
+        )
+        for name, r in (
+            ("first crawl (archive+db+parse all)", first),
+            ("re-crawl (unchanged: no parsing)", again),
+        )
+    ]
+    print(f"{args.n} portals × {PAGES_PER_PORTAL} listing pages × {REPORTS_PER_PAGE} reports, delays off")
+    print_table(results, baseline_name="bare spider")
+    print("aim: ≥ 0.7 of the bare spider's pages/s (the note column)")
+    print(
+        f"peak memory: gkwatch {max(first['maxrss_kb'], again['maxrss_kb']) / 1024:.0f} MB, "
+        f"bare {bare['maxrss_kb'] / 1024:.0f} MB"
+    )
+    for line in projection(first["pages"] / first["seconds"], again["pages"] / again["seconds"]):
+        print(line)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""What the portal spider hands to the storage pipeline.
+
+Plain dataclasses (Scrapy accepts them as items). Each carries the raw responses as ``Fetched`` so that
+the pipeline archives exactly the bytes the server sent, with its headers: the evidence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from storage.types import utcnow
+
+
+@dataclass
+class Fetched:
+    """One HTTP response, as evidence."""
+
+    url: str  # the URL asked for
+    final_url: str  # after redirects
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    fetched_at: datetime = field(default_factory=utcnow)
+
+    @property
+    def content_type(self) -> str | None:
+        return self.headers.get("Content-Type")
+
+    @classmethod
+    def from_response(cls, response) -> Fetched:  # noqa: ANN001 (a scrapy Response)
+        """Build from a Scrapy response (the URL first asked for comes from the redirect chain)."""
+        request = getattr(response, "request", None)
+        urls = (request.meta.get("redirect_urls") if request is not None else None) or []
+        headers = {
+            k.decode("latin-1"): b", ".join(v).decode("latin-1", "replace")
+            for k, v in response.headers.items()
+        }
+        return cls(
+            url=urls[0] if urls else response.url,
+            final_url=response.url,
+            status=response.status,
+            headers=headers,
+            body=response.body,
+        )
+
+
+@dataclass
+class ListingItem:
+    """A listing page fetched fine, with the report links it showed (the portal was readable)."""
+
+    portal_id: str
+    page: Fetched
+    report_urls: list[str] = field(default_factory=list)
+    platform: str | None = None  # the CMS family the page was read as
+
+
+@dataclass
+class ReportItem:
+    """A report found: its page and/or attachment, what the portal says about it, and trouble if any."""
+
+    portal_id: str
+    url: str  # the report's identity: its page, or the attachment a listing links directly
+    listing_url: str | None = None
+    title: str | None = None
+    column: str | None = None  # the sub-column it was listed under (year, department group)
+    content_source: str | None = None
+    pub_meta: str | None = None
+    pub_text: str | None = None
+    page: Fetched | None = None  # the report page (HTML), when there is one
+    document: Fetched | None = None  # what is parsed: the attachment, or the page itself
+    attachment_urls: list[str] = field(default_factory=list)
+    problem_kind: str | None = None  # set when the document could not be fetched
+    problem_detail: str = ""
+
+    @property
+    def document_is_attachment(self) -> bool:
+        return self.document is not None and self.document is not self.page
+
+
+@dataclass
+class ProblemItem:
+    """Trouble reading the portal: unreachable | blocked | robots | parse_failed."""
+
+    portal_id: str
+    kind: str
+    url: str
+    detail: str = ""
+    agency_id: str | None = None

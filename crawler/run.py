@@ -1,0 +1,231 @@
+"""``gkwatch crawl``: sync the registry, open a CrawlRun, run the portal spider in this process, summarize.
+
+Problems found on portals are records, not failures: the exit code is 0 unless the crawl itself broke.
+A Twisted reactor cannot be restarted, so a long-lived scheduler runs each crawl through
+``crawl_in_subprocess`` instead of calling ``run_crawl_command`` twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+from scrapy import signals
+from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings
+from sqlmodel import select
+
+from crawler import settings as crawler_settings
+from crawler.items import ListingItem, ProblemItem, ReportItem
+from crawler.settings import settings_from_config
+from crawler.spiders.portal import PortalSpider, select_portals
+from monitor.config import Config, ConfigError
+from monitor.registry import sync_registry
+from storage.db import init_db, make_engine, session_scope
+from storage.models import CrawlRun
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+SUMMARY_KEYS = (
+    ("listing_pages", "listing pages"),
+    ("report_pages", "report pages"),
+    ("attachments", "attachments"),
+    ("reports_seen", "reports seen"),
+    ("reports_new", "reports new"),
+    ("reports_changed", "reports changed"),
+)
+
+
+def build_settings(config: Config) -> Settings:
+    s = Settings()
+    s.setmodule(crawler_settings, priority="project")
+    s.setdict(settings_from_config(config), priority="cmdline")
+    return s
+
+
+class Progress:
+    """Counts items as they are scraped; redraws one status line on a terminal, else logs now and then."""
+
+    def __init__(self, total_portals: int, stream=sys.stderr):  # noqa: ANN001
+        self.total = total_portals
+        self.stream = stream
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.portals_seen: set[str] = set()
+        self.counts: Counter[str] = Counter()
+        self._last = 0.0
+
+    def item_scraped(self, item, response=None, spider=None) -> None:  # noqa: ANN001
+        if isinstance(item, ListingItem):
+            self.portals_seen.add(item.portal_id)
+            self.counts["listing pages"] += 1
+        elif isinstance(item, ReportItem):
+            self.portals_seen.add(item.portal_id)
+            self.counts["reports"] += 1
+            if item.problem_kind:
+                self.counts["problems"] += 1
+        elif isinstance(item, ProblemItem):
+            self.portals_seen.add(item.portal_id)
+            self.counts["problems"] += 1
+        self.show()
+
+    def line(self) -> str:
+        return (
+            f"portals {len(self.portals_seen)}/{self.total} · listing pages {self.counts['listing pages']} · "
+            f"reports {self.counts['reports']} · problems {self.counts['problems']}"
+        )
+
+    def show(self, final: bool = False) -> None:
+        now = time.monotonic()
+        if self.tty:
+            if final or now - self._last > 0.2:
+                self.stream.write("\r\x1b[K" + self.line() + ("\n" if final else ""))
+                self.stream.flush()
+                self._last = now
+        elif final or now - self._last > 10:
+            log.info("progress: %s", self.line())
+            self._last = now
+
+
+def run_stats(stats: dict) -> dict:
+    """What CrawlRun.stats keeps: gkwatch's counters plus Scrapy's own totals (JSON-safe numbers only)."""
+    out = {k[len("gkwatch/") :]: v for k, v in stats.items() if k.startswith("gkwatch/")}
+    for key, name in (
+        ("elapsed_time_seconds", "elapsed_seconds"),
+        ("response_received_count", "responses"),
+        ("downloader/request_count", "requests"),
+        ("retry/count", "retries"),
+    ):
+        if isinstance(stats.get(key), int | float):
+            out[name] = stats[key]
+    return out
+
+
+def summary_lines(stats: dict, portals: int) -> list[str]:
+    get = {k[len("gkwatch/") :]: v for k, v in stats.items() if k.startswith("gkwatch/")}
+    lines = [f"crawl finished: {portals} portal(s)"]
+    lines += [f"  {label}: {get.get(key, 0)}" for key, label in SUMMARY_KEYS]
+    problems = {k[len("problems_") :]: v for k, v in get.items() if k.startswith("problems_")}
+    if problems:
+        lines.append("  problems: " + ", ".join(f"{k} {v}" for k, v in sorted(problems.items())))
+    else:
+        lines.append("  problems: none")
+    return lines
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def mark_dead_runs(session) -> list[int]:  # noqa: ANN001
+    """Runs left "running" by a crawl that was killed (SIGKILL, power cut) on this host become "interrupted".
+
+    A run records its pid and host when it starts; one whose process no longer exists cannot finish.
+    """
+    host = socket.gethostname()
+    dead = []
+    for run in session.exec(select(CrawlRun).where(CrawlRun.status == "running")):
+        pid = (run.stats or {}).get("pid")
+        if isinstance(pid, int) and (run.stats or {}).get("host") == host and not _alive(pid):
+            run.status = "interrupted"
+            dead.append(run.id)
+    return dead
+
+
+def run_crawl_command(config: Config, agency_ids: Sequence[str] = (), portal_ids: Sequence[str] = ()) -> int:
+    """Crawl the selected portals (all when none selected) into the configured database."""
+    try:
+        portals = select_portals(config, portal_ids, agency_ids)
+    except ConfigError as e:
+        print(f"gkwatch crawl: {e}", file=sys.stderr)
+        return 2
+    if not portals:
+        print("gkwatch crawl: no portals configured", file=sys.stderr)
+        return 0
+    engine = make_engine(config.database_url)
+    init_db(engine)
+    with session_scope(engine) as s:
+        sync_registry(s, config)
+        mark_dead_runs(s)
+        run = CrawlRun(
+            portal_ids=[p.id for p in portals], stats={"pid": os.getpid(), "host": socket.gethostname()}
+        )
+        s.add(run)
+        s.flush()
+        run_id = run.id
+
+    process = CrawlerProcess(build_settings(config))
+    crawler = process.create_crawler(PortalSpider)
+    progress = Progress(len(portals))
+    crawler.signals.connect(progress.item_scraped, signal=signals.item_scraped)
+    status = "failed"
+    try:
+        process.crawl(
+            crawler,
+            config=config,
+            portals=[p.id for p in portals],
+            run_id=run_id,
+        )
+        process.start()
+        reason = crawler.stats.get_value("finish_reason") if crawler.stats else None
+        # No finish reason: the spider never ran (a broken setting, a crash at start-up).
+        status = "failed" if reason is None else "finished" if reason == "finished" else "interrupted"
+    except KeyboardInterrupt:
+        status = "interrupted"
+    finally:
+        stats = crawler.stats.get_stats() if crawler.stats else {}
+        with session_scope(engine) as s:
+            row = s.get(CrawlRun, run_id)
+            if row is not None:
+                row.status = status
+                row.finished_at = utcnow()
+                row.stats = run_stats(stats)
+        progress.show(final=True)
+    for line in summary_lines(stats, len(portals)):
+        print(line, file=sys.stderr)
+    if status == "failed" or stats.get("log_count/CRITICAL"):
+        return 1
+    return 0
+
+
+def crawl_in_subprocess(
+    config_path: str | os.PathLike,
+    agency_ids: Sequence[str] = (),
+    portal_ids: Sequence[str] = (),
+    timeout: float = 6 * 3600,
+) -> int:
+    """Run ``gkwatch crawl`` in a fresh process (for the scheduler: a reactor cannot be restarted).
+
+    On timeout the crawl is asked to stop (SIGTERM: Scrapy closes gracefully, the run is marked
+    interrupted), then killed if it does not; the return code is then 124, as timeout(1) says.
+    """
+    cmd = [sys.executable, "-m", "monitor", "crawl", "--config", str(Path(config_path))]
+    for a in agency_ids:
+        cmd += ["--agency", a]
+    for p in portal_ids:
+        cmd += ["--portal", p]
+    proc = subprocess.Popen(cmd)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        return 124

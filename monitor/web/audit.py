@@ -1,0 +1,92 @@
+"""The operators' audit trail: every review and every crawl request, never overwritten.
+
+``FindingReview`` (storage.models) holds only the *current* verdict per agency-year-rule (``gkwatch check``
+reads it); this table keeps each act behind it, so the agency page can show who changed what, when and why.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, Index
+from sqlmodel import Field, Session, SQLModel, select
+
+from storage.models import FindingReview
+from storage.types import UTCDateTime, utcnow
+
+VERDICTS = ("dismissed", "confirmed")
+
+
+class OperatorAction(SQLModel, table=True):
+    """One act of an operator: ``review`` of a finding or ``crawl`` request."""
+
+    __table_args__ = (Index("ix_operatoraction_agency_year", "agency_id", "year"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    username: str
+    action: str  # review | crawl
+    agency_id: str | None = None
+    year: int | None = None
+    rule: str | None = None
+    verdict: str | None = None
+    note: str = ""
+    outcome: str = ""  # what happened: "started", "requested (no scheduler running)", …
+
+
+def record_review(
+    session: Session, *, username: str, agency_id: str, year: int, rule: str, verdict: str, note: str
+) -> OperatorAction:
+    """Set the current verdict (FindingReview, read by ``gkwatch check``) and append to the trail."""
+    if verdict not in VERDICTS:
+        raise ValueError(f"verdict must be one of {VERDICTS}")
+    current = session.exec(
+        select(FindingReview).where(
+            FindingReview.agency_id == agency_id, FindingReview.year == year, FindingReview.rule == rule
+        )
+    ).first()
+    if current is None:
+        current = FindingReview(agency_id=agency_id, year=year, rule=rule)
+    current.verdict = verdict
+    current.note = note
+    current.reviewer = username
+    current.at = utcnow()
+    session.add(current)
+    act = OperatorAction(
+        username=username,
+        action="review",
+        agency_id=agency_id,
+        year=year,
+        rule=rule,
+        verdict=verdict,
+        note=note,
+    )
+    session.add(act)
+    return act
+
+
+def record_crawl_request(session: Session, *, username: str, outcome: str) -> OperatorAction:
+    act = OperatorAction(username=username, action="crawl", outcome=outcome)
+    session.add(act)
+    return act
+
+
+def trail_for_agency(session: Session, agency_id: str) -> list[OperatorAction]:
+    """Newest first."""
+    return list(
+        session.exec(
+            select(OperatorAction)
+            .where(OperatorAction.agency_id == agency_id)
+            .order_by(OperatorAction.at.desc(), OperatorAction.id.desc())
+        )
+    )
+
+
+def current_reviews(session: Session, agency_id: str) -> dict[tuple[int, str], dict[str, Any]]:
+    """(year, rule) -> the standing verdict, for marking findings on the agency page."""
+    rows = session.exec(select(FindingReview).where(FindingReview.agency_id == agency_id))
+    return {
+        (r.year, r.rule): {"verdict": r.verdict, "note": r.note, "reviewer": r.reviewer, "at": r.at}
+        for r in rows
+    }

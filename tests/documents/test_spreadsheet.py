@@ -1,0 +1,61 @@
+"""Spreadsheets: each sheet a table, single-cell rows as paragraphs; .xls read directly by calamine."""
+
+from __future__ import annotations
+
+import pytest
+
+from crawler.documents import read_document
+from crawler.documents.model import Paragraph, Table
+from crawler.report.parse import parse_bytes
+from tests.documents.builders import (
+    lo_documents,
+    needs_soffice,
+    render_module,
+    report_cells,
+    report_spec,
+    two_sheet_xlsx,
+)
+
+SHEETS = [
+    Paragraph("某局2023年政府信息公开工作年度报告"),
+    Table(
+        [
+            ["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"],
+            ["规章", "3", "0", "12"],
+            ["行政规范性文件", "5", "1", "40"],
+        ]
+    ),
+    Table([["信息内容", "本年收费金额（单位：万元）"], ["行政事业性收费", "26.8"]]),
+]
+
+
+def test_xlsx_sheets_become_tables():
+    doc = read_document(two_sheet_xlsx(), "s.xlsx")
+    assert doc.format == "xlsx"
+    assert doc.blocks == SHEETS
+
+
+def test_rendered_xlsx_report():
+    render = render_module()
+    pr = parse_bytes(render.render_xlsx(report_spec("2021")), "r.xlsx")
+    assert (pr.error, pr.template, pr.year) == (None, "2021", 2023)
+    assert pr.cells == report_cells("2021")
+
+
+@pytest.mark.libreoffice
+@needs_soffice
+def test_xls_made_by_libreoffice():
+    docs = lo_documents()
+    doc = read_document(docs["sheets.xls"], "s.et")
+    assert doc.format == "xls"
+    assert doc.blocks == SHEETS
+    pr = parse_bytes(docs["report2021.xls"], "r.xls")
+    assert (pr.error, pr.format, pr.template) == (None, "xls", "2021")
+    assert pr.cells == report_cells("2021")
+
+
+def test_damaged_xlsx():
+    data = two_sheet_xlsx()
+    with pytest.raises(Exception) as e:
+        read_document(data[: len(data) // 2], "s.xlsx")
+    assert "damaged" in str(e.value) or "ZIP" in str(e.value)

@@ -1,0 +1,114 @@
+"""``gkwatch check`` and ``gkwatch status`` as a user runs them (subprocess), in all three formats."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import yaml
+
+from monitor.cli import main
+from monitor.status_table import CONTRACT_KEYS, display_width
+from tests.monitor.builders import err, portal_read, report, version
+
+ROOT = Path(__file__).resolve().parents[2]
+REGION = "山东省/淄博市/淄川区"
+
+
+def gkwatch(*args: str) -> subprocess.CompletedProcess:
+    """The real command in its own process (slow to start: used for check and json only)."""
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+
+
+def gkwatch_here(capsys, *args: str) -> tuple[int, str]:
+    """The same entry point (``monitor.cli.main``) in this process: exit code and stdout."""
+    capsys.readouterr()
+    code = main(list(args))
+    return code, capsys.readouterr().out
+
+
+def write_config(tmp_path: Path, db_url: str) -> Path:
+    cfg = {
+        "database": {"url": db_url},
+        "archive": {"dir": str(tmp_path / "archive")},
+        "portals": [{"id": "p1", "name": "淄川区人民政府", "start_urls": ["http://p1.example/"]}],
+        "agencies": [
+            {"id": "zc-zsj", "name": "淄川区招商局", "kind": "department", "region": REGION, "portal": "p1"},
+            {
+                "id": "zc-gov",
+                "name": "淄川区人民政府",
+                "kind": "government",
+                "region": REGION,
+                "portal": "p1",
+            },
+            # a hostile name: escape sequences must never reach the terminal
+            {"id": "evil", "name": "坏\x1b[31m机关", "kind": "township", "region": "山东省", "portal": "p1"},
+        ],
+        "deadlines": {"first_year": 2021},
+    }
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def populate(engine) -> None:
+    portal_read(engine, "p1", "2022-01-05 10:00")
+    report(engine, "zc-zsj", 2021, published=date(2022, 2, 3), versions=[version(2021, findings=[err()])])
+    report(engine, "zc-gov", 2021, published=date(2022, 3, 1))
+
+
+def test_check_then_status_in_every_format(engine, db_url, tmp_path, capsys):
+    cfg = write_config(tmp_path, db_url)
+    done = gkwatch("check", "--config", str(cfg), "--as-of", "2022-04-01")
+    assert done.returncode == 0, done.stderr
+    assert "3 agency-years" in done.stdout and "unknown 3" in done.stdout  # portal never read yet
+    populate(engine)  # the portal read and reports arrive after the check: status computes live
+
+    out = gkwatch("status", "--config", str(cfg), "--as-of", "2022-04-01", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    objs = json.loads(out.stdout)
+    assert all(list(o) == list(CONTRACT_KEYS) for o in objs)
+    assert [(o["agency"], o["status"]) for o in objs] == [
+        ("坏\x1b[31m机关", "missing"),  # region 山东省 sorts first
+        ("淄川区人民政府", "on_time"),
+        ("淄川区招商局", "late"),
+    ]
+    late = objs[2]
+    assert late["due"] == "2022-01-31" and late["published"] == "2022-02-03"
+    assert late["inconsistent"] is True and late["findings"] == ["s3.row_total"]
+
+    args = ("status", "--config", str(cfg), "--as-of", "2022-04-01", "--format")
+    code, out = gkwatch_here(capsys, *args, "csv")
+    assert code == 0
+    rows = list(csv.reader(io.StringIO(out)))
+    assert tuple(rows[0]) == CONTRACT_KEYS
+    by_id = {r[0]: dict(zip(CONTRACT_KEYS, r, strict=True)) for r in rows[1:]}
+    assert by_id["zc-zsj"]["findings"] == "s3.row_total" and by_id["zc-zsj"]["inconsistent"] == "true"
+    assert by_id["evil"]["inconsistent"] == "" and by_id["evil"]["status"] == "missing"
+
+    code, out = gkwatch_here(capsys, *args, "table", "--year", "2021")
+    assert code == 0
+    assert "\x1b" not in out
+    lines = out.splitlines()
+    header, body = lines[0], lines[2:5]
+    # every row's "year" column starts at the same terminal column despite the CJK names
+    col = display_width(header[: header.index("year")])
+    for line in body:
+        assert display_width(line[: line.index("2021")]) == col
+    assert lines[-1] == "(3 agency-years)"
+
+
+def test_year_filter_and_as_of_before_any_deadline(engine, db_url, tmp_path, capsys):
+    cfg = write_config(tmp_path, db_url)
+    assert gkwatch_here(capsys, "check", "--config", str(cfg), "--as-of", "2022-01-10")[0] == 0
+    args = ("status", "--config", str(cfg), "--as-of", "2022-01-10", "--format", "json", "--year")
+    objs = json.loads(gkwatch_here(capsys, *args, "2021")[1])
+    assert {o["status"] for o in objs} == {"not_due"} and len(objs) == 3
+    assert json.loads(gkwatch_here(capsys, *args, "2019")[1]) == []  # before deadlines.first_year
