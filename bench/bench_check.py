@@ -150,7 +150,7 @@ def generate(path: str, agency_years: int, seed: int = 7) -> None:
             r = rng.random()
             if r < 0.3 and (a, y - 1) in prose_of:
                 own = prose_of[(a, y - 1)]  # repeats last year's report
-            elif r < 0.31 and a > 0:
+            elif 0.3 <= r < 0.31 and a > 0:
                 own = prose_of.get((a - 1, y)) or prose_of.get((a - 1, y - 1)) or ""  # another agency's
             else:
                 own = _prose(rng, vocab)

@@ -198,7 +198,8 @@ def iter_rows(
     agency_list = active_agencies(session)
     agencies = {a.id: a for a in agency_list}
     chosen = choose_reports(session, agencies, years, deadlines)
-    history = collect_history_findings(session, chosen, {a.id: a.name for a in agency_list}, as_of=as_of)
+    names = {a.id: a.name for a in agency_list}
+    history = collect_history_findings(session, chosen, names, as_of=as_of, years=years)
     wanted = [c.facts.version_id for (_, y), c in chosen.items() if y in years and c.facts.version_id]
     findings = version_findings(session, wanted)
     health = portal_health(session)
@@ -288,11 +289,13 @@ def run_check(engine: Engine, config: Config, *, as_of: date | None = None, sync
     if sync:
         with session_scope(engine) as session:
             changes = sync_registry(session, config)
+    # The rows describe the data as of this instant: anything stored later makes them stale
+    # (``monitor.status_table.stored_rows_current``), so the stamp is taken before reading.
+    now = utcnow()
     with session_scope(engine) as session:
         rows = compute_rows(session, config, as_of=as_of)
     with session_scope(engine) as session:
         session.exec(delete(AgencyYearStatus))
-        now = utcnow()
         for i in range(0, len(rows), _WRITE_BATCH):
             batch = [_status_record(r, as_of, now) for r in rows[i : i + _WRITE_BATCH]]
             # Core executemany: the ORM's bulk path costs five times more on 100,000 rows

@@ -98,7 +98,7 @@ class Fingerprint:
     """A version's prose, reduced once: a content-defined shingle sample and its bottom-k sketch."""
 
     sample: frozenset[str]
-    sketch: array  # the SKETCH_K smallest hashes of ``sample``, ascending
+    sketch: array  # the SKETCH_K smallest hashes of ``sample``, ascending (str hashes: one process only)
 
     @classmethod
     def of(cls, prose: str | None) -> Fingerprint:
@@ -116,6 +116,8 @@ def sampled_ratio(a: Fingerprint, b: Fingerprint) -> float:
 def _is_copy(a: Fingerprint, b: Fingerprint, prose_a: str, prose_b: str) -> str | None:
     """How much of ``a`` stands in ``b`` ("87%", or "约95%" where estimated) when above the threshold,
     else None; the exact rule decides near the threshold."""
+    if prose_a and prose_a == prose_b:
+        return "100%"  # the commonest copy of all, decided exactly at C speed
     if len(a.sample) >= SHORT_SAMPLE:
         est = sampled_ratio(a, b)
         if est < COPY_THRESHOLD - EXACT_MARGIN:
@@ -144,7 +146,11 @@ class HistoryCollector:
     chosen: Mapping[Key, ChosenReport]
     names: Mapping[str, str]  # agency id -> name, for messages
     as_of: date
+    years: range | None = None  # judged years (None: all); the year before each is still read for comparison
     out: dict[Key, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+
+    def judged(self, year: int) -> bool:
+        return self.years is None or year in self.years
 
     def run(self) -> dict[Key, list[dict[str, Any]]]:
         sketches = self._per_agency()
@@ -199,10 +205,12 @@ class HistoryCollector:
             key = ids[vid]
             fp = Fingerprint.of(prose)
             loaded[key] = (_NumbersOnly(template, vyear or key[1], read_cells(cells)), prose or "", fp)
-            if fp.sketch:
+            if fp.sketch and self.judged(key[1]):
                 sketches[key[1]].append((key, fp.sketch))
         for a in agencies:
             for y in years[a]:
+                if not self.judged(y):
+                    continue
                 cur, prev = loaded.get((a, y)), loaded.get((a, y - 1))
                 if cur is None or prev is None:
                     continue
@@ -257,7 +265,7 @@ class HistoryCollector:
     # --- changed after publication --------------------------------------------------------------
 
     def _changed(self) -> None:
-        by_report = {c.facts.report_id: k for k, c in self.chosen.items()}
+        by_report = {c.facts.report_id: k for k, c in self.chosen.items() if self.judged(k[1])}
         end = day_end_utc(self.as_of)
         rows = self.session.exec(
             select(
@@ -289,6 +297,7 @@ class HistoryCollector:
         suspects = {
             k: c
             for k, c in self.chosen.items()
+            if self.judged(k[1])
             if c.facts.published is not None
             and c.listing_url
             and c.deadline.is_met_by(c.facts.published)
@@ -376,10 +385,15 @@ def _sketch_may_copy(a: array, b: array) -> bool:
 
 
 def collect_history_findings(
-    session: Session, chosen: Mapping[Key, ChosenReport], names: Mapping[str, str], *, as_of: date
+    session: Session,
+    chosen: Mapping[Key, ChosenReport],
+    names: Mapping[str, str],
+    *,
+    as_of: date,
+    years: range | None = None,
 ) -> dict[Key, list[dict[str, Any]]]:
     """Every history finding of the chosen reports, keyed by (agency_id, year)."""
-    return HistoryCollector(session, chosen, names, as_of).run()
+    return HistoryCollector(session, chosen, names, as_of, years).run()
 
 
 def day_end_utc(d: date) -> datetime:

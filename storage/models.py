@@ -7,7 +7,7 @@ Three groups, in this order:
   backdating), ``Report`` (one published report, by URL) and ``ReportVersion`` (each distinct content of
   it, parsed), ``CrawlProblem`` (trouble that is the crawler's, not the agency's);
 * what the monitor concluded — ``AgencyYearStatus``;
-* what people and mail did — added by the monitor and web modules below.
+* what people and mail did — ``AlertState``, ``Outbox``, ``FindingReview``, ``OperatorAction``.
 
 Raw bytes never live in the database: ``Fetch.sha256`` names a file in the archive (``storage.archive``).
 Datetimes are timezone-aware UTC (``UTCDateTime``); dates (``published``, ``due``) are calendar dates in
@@ -248,3 +248,20 @@ class FindingReview(SQLModel, table=True):
     note: str = ""
     reviewer: str = ""
     at: datetime = _utc(nullable=False)
+
+
+class OperatorAction(SQLModel, table=True):
+    """One act of an operator: ``review`` of a finding or ``crawl`` request."""
+
+    __table_args__ = (Index("ix_operatoraction_agency_year", "agency_id", "year"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _utc(nullable=False)
+    username: str
+    action: str  # review | crawl
+    agency_id: str | None = None
+    year: int | None = None
+    rule: str | None = None
+    verdict: str | None = None
+    note: str = ""
+    outcome: str = ""  # what happened: "started", "requested (no scheduler running)", …

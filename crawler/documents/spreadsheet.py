@@ -27,15 +27,22 @@ def _text(value: Any) -> str:
 _SENTENCE = re.compile(r"[，。；：,;:]|报告$")
 
 
-def _table_seen(doc: Document) -> bool:
-    return any(isinstance(b, Table) for b in doc.blocks)
+def _flush(doc: Document, grid: list[list[str]]) -> None:
+    """End the table being gathered: cut it to its own width (the sheet's is that of its widest table, so a
+    narrower table's rows would end in blanks that are not its cells — yet a blank 总计 inside it stays)."""
+    if not grid:
+        return
+    width = max(max((i + 1 for i, t in enumerate(row) if t), default=0) for row in grid)
+    doc.blocks.append(Table([row[:width] for row in grid]))
+    grid.clear()
 
 
 def _is_text_row(text: str, in_table: bool) -> bool:
     """Whether a row with a single filled cell is a line of text (title, heading, prose) rather than a table
     row whose other cells are blank (``规章`` with no figures, ``第二十条第（一）项``).
 
-    Before any table, every such row is text (the title block); after, only sentences and long lines are.
+    Outside a table every such row is text (the title block, headings); inside one, only sentences and long
+    lines are.
     """
     return not in_table or len(text) >= 20 or bool(_SENTENCE.search(text))
 
@@ -59,15 +66,13 @@ def _read(data: bytes, fmt: str) -> Document:
             continue
         grid: list[list[str]] = []
         for row in rows[:MAX_TABLE_ROWS]:
-            # The full row, blanks included: a blank 总计 at the end must keep its place.
             texts = [_text(v) for v in row]
             filled = [t for t in texts if t]
-            if not filled:
+            if not filled:  # a blank row ends a table
+                _flush(doc, grid)
                 continue
-            if len(filled) == 1 and _is_text_row(filled[0], in_table=bool(grid) or _table_seen(doc)):
-                if grid:
-                    doc.blocks.append(Table(grid))
-                    grid = []
+            if len(filled) == 1 and _is_text_row(filled[0], in_table=bool(grid)):
+                _flush(doc, grid)
                 doc.blocks.append(Paragraph(filled[0]))
             else:
                 grid.append(texts)
@@ -75,8 +80,7 @@ def _read(data: bytes, fmt: str) -> Document:
             if cells > MAX_TABLE_CELLS:
                 doc.notes.append(f"workbook cut at {MAX_TABLE_CELLS} cells")
                 break
-        if grid:
-            doc.blocks.append(Table(grid))
+        _flush(doc, grid)
         if len(rows) > MAX_TABLE_ROWS:
             doc.notes.append(f"sheet {name!r} cut at {MAX_TABLE_ROWS} rows")
     return doc

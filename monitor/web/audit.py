@@ -6,33 +6,17 @@ reads it); this table keeps each act behind it, so the agency page can show who 
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Index
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Session, select
 
-from storage.models import FindingReview
-from storage.types import UTCDateTime, utcnow
+from storage.models import (
+    FindingReview,
+    OperatorAction,  # the table lives with the others in storage.models; re-exported here
+)
+from storage.types import utcnow
 
 VERDICTS = ("dismissed", "confirmed")
-
-
-class OperatorAction(SQLModel, table=True):
-    """One act of an operator: ``review`` of a finding or ``crawl`` request."""
-
-    __table_args__ = (Index("ix_operatoraction_agency_year", "agency_id", "year"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
-    username: str
-    action: str  # review | crawl
-    agency_id: str | None = None
-    year: int | None = None
-    rule: str | None = None
-    verdict: str | None = None
-    note: str = ""
-    outcome: str = ""  # what happened: "started", "requested (no scheduler running)", …
 
 
 def record_review(

@@ -59,3 +59,36 @@ def test_damaged_xlsx():
     with pytest.raises(Exception) as e:
         read_document(data[: len(data) // 2], "s.xlsx")
     assert "damaged" in str(e.value) or "ZIP" in str(e.value)
+
+
+def test_blank_cells_keep_their_place_in_a_sheet_table():
+    """A blank 总计 at a row's end stays a cell; a row with every figure blank stays a table row; a narrow
+    table is not padded to the width of a wider one elsewhere on the sheet."""
+    import io
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["某局2023年政府信息公开工作年度报告"])
+    ws.append(["信息内容", "自然人", "其他", "总计"])
+    ws.append(["（一）予以公开", 1, 2, None])
+    ws.append(["（二）部分公开", None, None, None])
+    ws.append([])
+    ws.append(["四、行政复议"])
+    ws.append(list(range(15)))
+    buf = io.BytesIO()
+    wb.save(buf)
+    doc = read_document(buf.getvalue(), "b.xlsx")
+    assert doc.blocks == [
+        Paragraph("某局2023年政府信息公开工作年度报告"),
+        Table(
+            [
+                ["信息内容", "自然人", "其他", "总计"],
+                ["（一）予以公开", "1", "2", ""],
+                ["（二）部分公开", "", "", ""],
+            ]
+        ),
+        Paragraph("四、行政复议"),
+        Table([[str(i) for i in range(15)]]),
+    ]

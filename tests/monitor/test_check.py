@@ -206,3 +206,42 @@ def test_summary_names_agencies_gone_from_the_registry(engine):
     assert lines[0].startswith("gkwatch check as of 2021-03-01: 1 agency-years")
     assert "missing 1" in lines[1]
     assert lines[-1] == "  1 agencies gone from the registry: zc-town"
+
+
+def test_the_stored_table_answers_only_while_it_is_current(engine):
+    """``status_objects`` reads the last check's table only when recomputing would give the same rows."""
+    from monitor.status_table import stored_rows_current
+
+    cfg = setup(engine, agencies=(A1, T1))
+    report(engine, "zc-zsj", 2020, published=date(2021, 1, 20), versions=[version(2020, findings=[err()])])
+    as_of = date(2021, 6, 1)
+    run_check(engine, cfg, as_of=as_of)
+    with session_scope(engine) as s:
+        assert stored_rows_current(s, cfg, as_of)
+        assert not stored_rows_current(s, cfg, date(2021, 6, 2))  # another day: judged live
+        assert status_objects(s, cfg, as_of=as_of) == [
+            r.to_contract()
+            for r in sorted(
+                compute_rows(s, cfg, as_of=as_of), key=lambda r: (r.region, r.agency, r.agency_id, r.year)
+            )
+        ]
+
+    # A changed deadline in the config makes the table stale at once.
+    moved = make_config(
+        [A1, T1],
+        deadlines={
+            "first_year": 2020,
+            "overrides": [{"region": REGION, "kind": "department", "due": "01-15", "reason": "local"}],
+        },
+    )
+    with session_scope(engine) as s:
+        assert not stored_rows_current(s, moved, as_of)
+        dues = {o["agency_id"]: o["due"] for o in status_objects(s, moved, as_of=as_of)}
+        assert dues == {"zc-zsj": "2021-01-15", "zc-town": "2021-01-31"}  # a department rule only
+
+    # A reviewer's verdict after the check: the live answer drops the dismissed finding.
+    dismiss(engine, "zc-zsj", 2020, "s3.row_total")
+    with session_scope(engine) as s:
+        assert not stored_rows_current(s, cfg, as_of)
+        row = next(o for o in status_objects(s, cfg, as_of=as_of) if o["agency_id"] == "zc-zsj")
+    assert row["findings"] == [] and row["inconsistent"] is False

@@ -109,6 +109,9 @@ def test_copy_of_last_year_and_not_of_a_different_text(engine):
     assert "copy.previous_year" in got[("a1", 2022)].findings
     assert got[("a1", 2022)].inconsistent is False  # copying is a finding, not an arithmetic error
     assert "copy.previous_year" not in got[("a2", 2022)].findings
+    with session_scope(engine) as s:  # `status --year 2022` still compares with 2021
+        (only,) = [r for r in compute_rows(s, cfg, as_of=AS_OF, year=2022) if r.agency_id == "a1"]
+    assert "copy.previous_year" in only.findings
 
 
 def test_near_identical_reports_of_different_agencies(engine):

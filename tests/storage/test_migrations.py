@@ -5,9 +5,10 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import Column, Integer, MetaData, inspect, text
 from sqlmodel import SQLModel
 
+import storage.models
 from storage.db import alembic_config, init_db, make_engine, session_scope
 from storage.models import Agency, Portal
 
@@ -29,11 +30,37 @@ def test_fresh_database_is_migrated_to_head(engine):
     assert current(engine) == head()
 
 
+def model_tables() -> MetaData:
+    """The tables of ``storage/models.py`` — the schema the migrations own. (A table some other module
+    declares is still created by init_db's ``create_all``, but has no migration until it moves there.)"""
+    names = {
+        m.__tablename__
+        for m in vars(storage.models).values()
+        if isinstance(m, type) and issubclass(m, SQLModel) and hasattr(m, "__table__")
+    }
+    md = MetaData()
+    for t in SQLModel.metadata.sorted_tables:
+        if t.name in names:
+            t.to_metadata(md)
+    return md
+
+
+def schema_diff(engine, md: MetaData) -> list:
+    def ours(name, type_, parent_names) -> bool:  # noqa: ANN001
+        return type_ != "table" or name in md.tables
+
+    with engine.connect() as c:
+        ctx = MigrationContext.configure(c, opts={"compare_type": True, "include_name": ours})
+        return compare_metadata(ctx, md)
+
+
 def test_migrations_match_the_models(engine):
     """A model changed without a new revision shows up here (run `alembic revision --autogenerate`)."""
-    with engine.connect() as c:
-        diff = compare_metadata(MigrationContext.configure(c, opts={"compare_type": True}), SQLModel.metadata)
-    assert diff == []
+    md = model_tables()
+    assert schema_diff(engine, md) == []
+    md.tables["portal"].append_column(Column("added_without_migration", Integer))
+    assert [d[0] for d in schema_diff(engine, md)] == ["add_column"]  # the check can fail
+    assert {"report", "reportversion", "agencyyearstatus", "findingreview"} <= set(md.tables)
 
 
 def test_init_db_is_idempotent_and_keeps_rows(engine):
