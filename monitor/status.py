@@ -23,6 +23,22 @@ from typing import Any
 
 from monitor.deadlines import Deadline, shanghai_date
 
+# The keys of the contract's status object, in its order (`gkwatch status`, /api/status, exports).
+CONTRACT_KEYS = (
+    "agency_id",
+    "agency",
+    "region",
+    "year",
+    "status",
+    "due",
+    "published",
+    "published_evidence",
+    "first_seen",
+    "inconsistent",
+    "findings",
+    "report_url",
+    "crawl_problem",
+)
 STATUSES = ("not_due", "on_time", "late", "missing", "unknown")
 BLOCKING_PROBLEMS = ("unreachable", "blocked", "robots")
 # History rules that mean the numbers do not add up across years. ``copy.previous_year`` (content copied),

@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 from monitor.check import compute_rows
 from monitor.config import Config
 from monitor.deadlines import DeadlineEngine, today_shanghai
-from monitor.status import StatusRow
+from monitor.status import CONTRACT_KEYS, StatusRow
 from storage.db import init_db, make_engine, session_scope
 from storage.models import (
     Agency,
@@ -32,21 +32,6 @@ from storage.models import (
     ReportVersion,
 )
 
-CONTRACT_KEYS = (
-    "agency_id",
-    "agency",
-    "region",
-    "year",
-    "status",
-    "due",
-    "published",
-    "published_evidence",
-    "first_seen",
-    "inconsistent",
-    "findings",
-    "report_url",
-    "crawl_problem",
-)
 # what the terminal table shows (the full object is in json/csv)
 TABLE_COLUMNS = (
     "region",

@@ -16,8 +16,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email import policy
@@ -31,6 +30,7 @@ from sqlmodel import Session, select
 from monitor.alerts.channels import apprise_url_for_key, send_apprise
 from monitor.alerts.text import clean_text, header_value
 from monitor.config import Config, SmtpConfig
+from storage.db import session_scope
 from storage.models import Outbox
 from storage.types import utcnow
 
@@ -114,19 +114,6 @@ def backoff(attempts: int) -> timedelta:
     return min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(0, attempts - 1)))
 
 
-@contextmanager
-def _session(source: SessionSource) -> Iterator[Session]:
-    s = Session(source, expire_on_commit=False) if isinstance(source, Engine) else source()
-    try:
-        yield s
-        s.commit()
-    except BaseException:
-        s.rollback()
-        raise
-    finally:
-        s.close()
-
-
 def claim_length(smtp_timeout_s: float, max_batch: int) -> timedelta:
     """Long enough for the slowest possible batch, so a claim never lapses while its worker still sends."""
     return max(CLAIM_MIN, timedelta(seconds=2 * smtp_timeout_s * max_batch))
@@ -136,7 +123,7 @@ def claim_due(
     source: SessionSource, now: datetime, max_batch: int, claim_for: timedelta = CLAIM_MIN
 ) -> list[Outbox]:
     """Claim up to ``max_batch`` due, unsent rows for this worker; rows another worker holds are skipped."""
-    with _session(source) as s:
+    with session_scope(source) as s:
         pg = s.get_bind().dialect.name == "postgresql"
         claimed: list[int] = []
         for _ in range(CLAIM_ROUNDS):  # rows another worker won are skipped by the next round's query
@@ -168,7 +155,7 @@ def claim_due(
 
 
 def _mark_sent(source: SessionSource, row_id: int, now: datetime) -> None:
-    with _session(source) as s:
+    with session_scope(source) as s:
         s.exec(
             update(Outbox)
             .where(Outbox.id == row_id)
@@ -178,7 +165,7 @@ def _mark_sent(source: SessionSource, row_id: int, now: datetime) -> None:
 
 def _mark_failed(source: SessionSource, row: Outbox, now: datetime, error: str) -> None:
     attempts = row.attempts + 1
-    with _session(source) as s:
+    with session_scope(source) as s:
         s.exec(
             update(Outbox)
             .where(Outbox.id == row.id)

@@ -24,22 +24,6 @@ from storage.models import AgencyYearStatus
 T = AgencyYearStatus.__table__
 C = T.c
 
-# The columns shown (and exported), in the contract's order, plus kind.
-CONTRACT_KEYS = (
-    "agency_id",
-    "agency",
-    "region",
-    "year",
-    "status",
-    "due",
-    "published",
-    "published_evidence",
-    "first_seen",
-    "inconsistent",
-    "findings",
-    "report_url",
-    "crawl_problem",
-)
 SORTABLE = {
     "agency": C.agency,
     "agency_id": C.agency_id,
