@@ -34,7 +34,9 @@ BLOCK_MARKERS = (
     "captcha",
     "访问频率过快",
 )
-_BLOCK_STATUSES = (403, 429)
+# 412 is what the JavaScript-challenge firewalls common on government portals (瑞数 and the like) answer a
+# client that did not run their script: a block, not a broken site.
+BLOCK_STATUSES = (403, 412, 429)
 
 
 class OffsiteRedirect(IgnoreRequest):
@@ -100,16 +102,34 @@ class CharsetMiddleware:
         return response
 
 
+_SCRIPT_OR_STYLE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.I | re.S)
+_TAG = re.compile(r"<[^>]+>")
+# A verification page says little: a few hundred visible characters, however much script it carries.
+MAX_BLOCK_PAGE_TEXT = 3000
+
+
+def visible_text(html: str) -> str:
+    """The words a browser would show (scripts, styles and tags removed); cheap, for short pages."""
+    return re.sub(r"\s+", " ", _TAG.sub(" ", _SCRIPT_OR_STYLE.sub(" ", html)))
+
+
 def looks_blocked(text: str) -> str | None:
     """The verification marker of an interstitial page, or None for a real page.
 
-    Only small pages without report words count: a report that mentions 验证码 in its prose is not a block.
+    Judged on the visible text, not the page's size: WAF challenge pages carry tens of KB of script around
+    a line of words. Only pages with little to read count, and never one with report words: a report that
+    mentions 验证码 in its prose is not a block.
     """
-    if len(text) > 30000 or "年度报告" in text and "本年新收" in text:
-        return None
     low = text.lower()
+    if not any(marker.lower() in low for marker in BLOCK_MARKERS):
+        return None  # the common case, decided without stripping the page
+    visible = visible_text(text)
+    if len(visible) > MAX_BLOCK_PAGE_TEXT or ("年度报告" in visible and "本年新收" in visible):
+        return None
+    title = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S)
+    said = visible.lower() + " " + (title.group(1).lower() if title else "")
     for marker in BLOCK_MARKERS:
-        if marker.lower() in low:
+        if marker.lower() in said:
             return marker
     return None
 
@@ -118,7 +138,7 @@ class BlockDetectionMiddleware:
     """403/429 and verification pages served with 200 become ``Blocked`` (dropped, recorded, not retried)."""
 
     def process_response(self, request, response, spider=None):  # noqa: ANN001
-        if response.status in _BLOCK_STATUSES:
+        if response.status in BLOCK_STATUSES:
             raise Blocked(f"HTTP {response.status} from {response.url}")
         if response.status == 200 and isinstance(response, TextResponse):
             marker = looks_blocked(response.text)

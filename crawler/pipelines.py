@@ -3,8 +3,8 @@
 Every item is committed as it arrives, and every write is an upsert keyed by what identifies it (a
 report by URL, a version by (report, sha256)): a crawl killed mid-way loses at most the item in flight,
 and running it again adds nothing twice. ``ReportStore`` is the storage logic (plain, testable without
-Scrapy); ``StorePipeline`` is the Scrapy glue that runs the parser in a thread so that a slow LibreOffice
-conversion never stalls fetching.
+Scrapy); ``StorePipeline`` is the Scrapy glue that parses in worker processes (``crawler.parsing``) so
+that neither a slow LibreOffice conversion nor the parser's CPU time stalls fetching.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from sqlmodel import Session, select
 
 from crawler.agency_match import AgencyMatcher
 from crawler.items import Fetched, ListingItem, ProblemItem, ReportItem
+from crawler.parsing import ParserPool
 from crawler.platforms.base import year_from_title, year_from_url
 from crawler.pubdate import choose_pubdate
 from monitor.config import Config
@@ -43,10 +44,10 @@ def document_filename(url: str, fetched: Fetched | None = None) -> str:
 
 
 def parse_document(data: bytes, filename: str):
-    """``parse_bytes``, imported late (the documents package may pull in heavy readers)."""
-    from crawler.report.parse import parse_bytes
+    """``parse_bytes`` in this process (tests, tools); the crawl itself parses in ``ParserPool``."""
+    from crawler.parsing import parse_document as parse
 
-    return parse_bytes(data, filename)
+    return parse(data, filename)
 
 
 class ReportStore:
@@ -254,18 +255,18 @@ class StorePipeline:
     """Scrapy item pipeline around ``ReportStore``; owns a CrawlRun when started by ``scrapy crawl``.
 
     Storing (archive writes with fsync, SQLite commits) runs in ONE writer thread, so writes never race
-    and the reactor keeps fetching meanwhile; parsing runs in a small pool of its own, so a slow
-    LibreOffice conversion holds up neither fetching nor storing.
+    and the reactor keeps fetching meanwhile; parsing runs in worker processes (``GKWATCH_PARSE_PROCESSES``,
+    default one per core; 0 parses in a thread), so neither a slow LibreOffice conversion nor the parser's
+    CPU time holds up fetching or storing.
     """
-
-    PARSE_WORKERS = 2
 
     def __init__(self, crawler):  # noqa: ANN001
         self.crawler = crawler
         self.store: ReportStore | None = None
         self.own_run = False
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gkwatch-store")
-        self._parsers = ThreadPoolExecutor(max_workers=self.PARSE_WORKERS, thread_name_prefix="gkwatch-parse")
+        processes = crawler.settings.get("GKWATCH_PARSE_PROCESSES")
+        self._parsers = ParserPool(None if processes in (None, "") else int(processes))
 
     @classmethod
     def from_crawler(cls, crawler):  # noqa: ANN001
@@ -290,13 +291,16 @@ class StorePipeline:
             self.own_run = True
         self.store = ReportStore(engine, Archive(config.archive_dir), config, run_id)
         spider.store_counts = self.store.counts
+        self._parsers.start()
 
     def close_spider(self, spider=None) -> None:  # noqa: ANN001
         self._writer.shutdown(wait=True)
-        self._parsers.shutdown(wait=True)
+        self._parsers.close()
         assert self.store is not None
         for k, v in self.store.counts.items():
             self.crawler.stats.set_value(f"gkwatch/{k}", v)
+        self.crawler.stats.set_value("gkwatch/parse_cpu_seconds", round(self._parsers.cpu_seconds, 3))
+        self.crawler.stats.set_value("gkwatch/parse_peak_kb", self._parsers.peak_kb)
         if self.own_run:
             reason = self.crawler.stats.get_value("finish_reason") or "finished"
             with session_scope(self.store.engine) as s:
@@ -313,7 +317,7 @@ class StorePipeline:
         if isinstance(item, ReportItem) and item.document is not None:
             if not await _in_thread(self._writer, store.known_version, item):
                 name = document_filename(item.document.final_url, item.document)
-                parsed = await _in_thread(self._parsers, parse_document, item.document.body, name)
+                parsed = await self._parsers.parse(item.document.body, name)
         await _in_thread(self._writer, store.store, item, parsed)
         return item
 

@@ -30,7 +30,7 @@ from crawler.spiders.portal import PortalSpider, select_portals
 from monitor.config import Config, ConfigError
 from monitor.registry import sync_registry
 from storage.db import init_db, make_engine, session_scope
-from storage.models import CrawlRun
+from storage.models import CrawlProblem, CrawlRun, Fetch
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -53,34 +53,43 @@ def build_settings(config: Config) -> Settings:
 
 
 class Progress:
-    """Counts items as they are scraped; redraws one status line on a terminal, else logs now and then."""
+    """Portals done, listing pages, reports and problems so far: one line redrawn on a terminal, else a
+    log line now and then.
+
+    Counts come from the spider: its tracker (portals whose requests have all ended) and the store's
+    counters (what was stored, parse failures included); items are counted only where a spider has none.
+    """
 
     def __init__(self, total_portals: int, stream=sys.stderr):  # noqa: ANN001
         self.total = total_portals
         self.stream = stream
         self.tty = bool(getattr(stream, "isatty", lambda: False)())
-        self.portals_seen: set[str] = set()
+        self.spider = None
         self.counts: Counter[str] = Counter()
         self._last = 0.0
+        self._drawn = False
 
     def item_scraped(self, item, response=None, spider=None) -> None:  # noqa: ANN001
+        if spider is not None:
+            self.spider = spider
         if isinstance(item, ListingItem):
-            self.portals_seen.add(item.portal_id)
-            self.counts["listing pages"] += 1
+            self.counts["listing_pages"] += 1
         elif isinstance(item, ReportItem):
-            self.portals_seen.add(item.portal_id)
-            self.counts["reports"] += 1
+            self.counts["reports_seen"] += 1
             if item.problem_kind:
-                self.counts["problems"] += 1
+                self.counts[f"problems_{item.problem_kind}"] += 1
         elif isinstance(item, ProblemItem):
-            self.portals_seen.add(item.portal_id)
-            self.counts["problems"] += 1
+            self.counts[f"problems_{item.kind}"] += 1
         self.show()
 
     def line(self) -> str:
+        counts = getattr(self.spider, "store_counts", None) or self.counts
+        tracker = getattr(self.spider, "tracker", None)
+        done = len(tracker.done()) if tracker is not None else 0
+        problems = sum(v for k, v in counts.items() if k.startswith("problems_"))
         return (
-            f"portals {len(self.portals_seen)}/{self.total} · listing pages {self.counts['listing pages']} · "
-            f"reports {self.counts['reports']} · problems {self.counts['problems']}"
+            f"portals done {done}/{self.total} · listing pages {counts.get('listing_pages', 0)} · "
+            f"reports {counts.get('reports_seen', 0)} · problems {problems}"
         )
 
     def show(self, final: bool = False) -> None:
@@ -90,9 +99,34 @@ class Progress:
                 self.stream.write("\r\x1b[K" + self.line() + ("\n" if final else ""))
                 self.stream.flush()
                 self._last = now
+                self._drawn = not final
         elif final or now - self._last > 10:
             log.info("progress: %s", self.line())
             self._last = now
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """As a filter of the terminal's log handler: wipe the progress line so the record starts clean."""
+        if self._drawn:
+            self.stream.write("\r\x1b[K")
+            self._drawn = False
+        return True
+
+    def attach(self, crawler) -> None:  # noqa: ANN001
+        """Listen to the crawl's items, and keep log lines written to the same terminal off the progress line."""
+        crawler.signals.connect(self.item_scraped, signal=signals.item_scraped)
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+
+    def spider_opened(self, spider=None) -> None:  # noqa: ANN001
+        # Scrapy replaces its root log handler when the crawl starts: hook the one that will write.
+        if not self.tty:
+            return
+        for handler in logging.getLogger().handlers:
+            if getattr(handler, "stream", None) is self.stream:
+                handler.addFilter(self)
+
+    def detach(self) -> None:
+        for handler in logging.getLogger().handlers:
+            handler.removeFilter(self)
 
 
 def run_stats(stats: dict) -> dict:
@@ -109,7 +143,8 @@ def run_stats(stats: dict) -> dict:
     return out
 
 
-def summary_lines(stats: dict, portals: int) -> list[str]:
+def summary_lines(stats: dict, portals: int, unread: dict[str, list[str]] | None = None) -> list[str]:
+    """The end-of-crawl summary; ``unread`` names the portals of which no page could be read, and why."""
     get = {k[len("gkwatch/") :]: v for k, v in stats.items() if k.startswith("gkwatch/")}
     lines = [f"crawl finished: {portals} portal(s)"]
     lines += [f"  {label}: {get.get(key, 0)}" for key, label in SUMMARY_KEYS]
@@ -118,7 +153,31 @@ def summary_lines(stats: dict, portals: int) -> list[str]:
         lines.append("  problems: " + ", ".join(f"{k} {v}" for k, v in sorted(problems.items())))
     else:
         lines.append("  problems: none")
+    if unread:
+        lines.append(
+            "  portals not read: "
+            + ", ".join(
+                f"{p} ({'/'.join(kinds) or 'nothing fetched'})" for p, kinds in sorted(unread.items())
+            )
+        )
+    if isinstance(stats.get("elapsed_time_seconds"), int | float):
+        lines.append(
+            f"  time: {stats['elapsed_time_seconds']:.1f} s, {stats.get('response_received_count', 0)} responses"
+        )
     return lines
+
+
+def unread_portals(engine, run_id: int, portal_ids: Sequence[str]) -> dict[str, list[str]]:  # noqa: ANN001
+    """Portals of which this run archived no page at all, with the kinds of trouble recorded for them."""
+    with session_scope(engine) as s:
+        read = set(s.exec(select(Fetch.portal_id).where(Fetch.run_id == run_id).distinct()))
+        trouble = s.exec(
+            select(CrawlProblem.portal_id, CrawlProblem.kind).where(CrawlProblem.run_id == run_id).distinct()
+        ).all()
+    kinds: dict[str, set[str]] = {}
+    for portal_id, kind in trouble:
+        kinds.setdefault(portal_id, set()).add(kind)
+    return {p: sorted(kinds.get(p, ())) for p in portal_ids if p not in read}
 
 
 def _alive(pid: int) -> bool:
@@ -171,7 +230,7 @@ def run_crawl_command(config: Config, agency_ids: Sequence[str] = (), portal_ids
     process = CrawlerProcess(build_settings(config))
     crawler = process.create_crawler(PortalSpider)
     progress = Progress(len(portals))
-    crawler.signals.connect(progress.item_scraped, signal=signals.item_scraped)
+    progress.attach(crawler)
     status = "failed"
     try:
         process.crawl(
@@ -195,7 +254,9 @@ def run_crawl_command(config: Config, agency_ids: Sequence[str] = (), portal_ids
                 row.finished_at = utcnow()
                 row.stats = run_stats(stats)
         progress.show(final=True)
-    for line in summary_lines(stats, len(portals)):
+        progress.detach()
+    unread = unread_portals(engine, run_id, [p.id for p in portals]) if status != "failed" else None
+    for line in summary_lines(stats, len(portals), unread):
         print(line, file=sys.stderr)
     if status == "failed" or stats.get("log_count/CRITICAL"):
         return 1

@@ -7,6 +7,7 @@ remote-control / telnet consoles of Scrapy 2.19 off (they would open local code-
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -25,6 +26,8 @@ TELNETCONSOLE_ENABLED = False
 
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 1
+# Scrapy's own downloader lets a burst of requests queued at once through to one site together.
+DOWNLOADER = "crawler.downloader.PoliteDownloader"
 DOWNLOAD_DELAY = 1.0
 DOWNLOAD_DELAY_JITTER = 0.5  # ±50 % around the delay, as real visitors vary
 AUTOTHROTTLE_ENABLED = True
@@ -50,8 +53,16 @@ DOWNLOADER_MIDDLEWARES = {
     # above RedirectMiddleware (600): sees the 3xx before it is followed.
     "crawler.middlewares.OffsiteRedirectMiddleware": 610,
 }
+EXTENSIONS = {
+    # AutoThrottle whose floor is each portal's own delay (DOWNLOAD_SLOTS), not only DOWNLOAD_DELAY.
+    "scrapy.extensions.throttle.AutoThrottle": None,
+    "crawler.extensions.PortalAutoThrottle": 0,
+}
 SPIDER_MIDDLEWARES = {"crawler.middlewares.CallbackErrorMiddleware": 950}
 ITEM_PIPELINES = {"crawler.pipelines.StorePipeline": 300}
+
+# Worker processes parsing the fetched documents (crawler.parsing): empty = one per core, 0 = in a thread.
+GKWATCH_PARSE_PROCESSES = os.environ.get("GKWATCH_PARSE_PROCESSES") or None
 
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"
@@ -89,3 +100,9 @@ def settings_from_config(config: Config) -> dict:
         out["AUTOTHROTTLE_ENABLED"] = False
         out["DOWNLOAD_DELAY_JITTER"] = 0
     return out
+
+# Scrapy inspects each callback's source with ast.parse to warn about generators that return values. On
+# CPython 3.11 that check, running while parser threads work, once failed with "SystemError: AST constructor
+# recursion depth mismatch" and lost a report as parse_failed. Our callbacks are tested; the warning is not
+# worth the risk.
+WARN_ON_GENERATOR_RETURN_VALUE = False

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, delete, insert
+from sqlalchemy import and_, delete
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
@@ -45,6 +45,7 @@ from monitor.status import (
     StatusRow,
     compute_status,
 )
+from storage.bulk import insert_rows
 from storage.db import init_db, make_engine, session_scope
 from storage.models import (
     Agency,
@@ -56,8 +57,6 @@ from storage.models import (
     ReportVersion,
 )
 from storage.types import utcnow
-
-_WRITE_BATCH = 5000
 
 
 @dataclass
@@ -199,7 +198,8 @@ def iter_rows(
     agencies = {a.id: a for a in agency_list}
     chosen = choose_reports(session, agencies, years, deadlines)
     names = {a.id: a.name for a in agency_list}
-    history = collect_history_findings(session, chosen, names, as_of=as_of, years=years)
+    # status rows keep rule ids only: no messages
+    history = collect_history_findings(session, chosen, names, as_of=as_of, years=years, messages=False)
     wanted = [c.facts.version_id for (_, y), c in chosen.items() if y in years and c.facts.version_id]
     findings = version_findings(session, wanted)
     health = portal_health(session)
@@ -296,10 +296,9 @@ def run_check(engine: Engine, config: Config, *, as_of: date | None = None, sync
         rows = compute_rows(session, config, as_of=as_of)
     with session_scope(engine) as session:
         session.exec(delete(AgencyYearStatus))
-        for i in range(0, len(rows), _WRITE_BATCH):
-            batch = [_status_record(r, as_of, now) for r in rows[i : i + _WRITE_BATCH]]
-            # Core executemany: the ORM's bulk path costs five times more on 100,000 rows
-            session.connection().execute(insert(AgencyYearStatus.__table__), batch)
+        insert_rows(
+            session.connection(), AgencyYearStatus.__table__, (_status_record(r, as_of, now) for r in rows)
+        )
         gone = list(
             session.exec(
                 select(Agency.id)

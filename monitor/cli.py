@@ -7,6 +7,7 @@ lazily so that ``gkwatch parse`` starts without loading Scrapy or the web stack.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -21,19 +22,26 @@ def _iso_date(s: str) -> date:
         raise argparse.ArgumentTypeError(f"not an ISO date (YYYY-MM-DD): {s!r}") from e
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _config_option(default: object) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--config",
         type=Path,
-        default=None,
+        default=default,
         help="config file (default: $GKWATCH_CONFIG, else ./config.yaml)",
     )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="gkwatch",
         description="Watchdog for 政府信息公开工作年度报告: who published late, who never did, whose report does not add up.",
-        parents=[common],
+        parents=[_config_option(None)],
     )
+    # ``--config`` is accepted before and after the command; the sub-command's copy must not overwrite
+    # one given before it with its default (argparse would), hence SUPPRESS there
+    common = _config_option(argparse.SUPPRESS)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sp = sub.add_parser("parse", parents=[common], help="parse report documents, print JSON Lines")
@@ -72,6 +80,10 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_parse(args.files)
 
+        if args.config is not None and not args.config.is_file():
+            # a path given by hand that is not there is a typo, not "no portals yet": a fresh empty database
+            # somewhere else would be the silent result
+            raise ConfigError(f"{args.config}: no such config file")
         config = load_config(args.config or default_config_path())
         if args.command == "crawl":
             from crawler.run import run_crawl_command
@@ -100,6 +112,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # ``gkwatch status | head``: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0
     return 2
 
 

@@ -34,11 +34,11 @@ from __future__ import annotations
 import heapq
 import json
 from array import array
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from itertools import combinations
+from itertools import chain, combinations
 from typing import Any
 
 from sqlalchemy import String, literal, type_coerce
@@ -84,7 +84,7 @@ def anchored_shingles(text: str) -> frozenset[str]:
     return frozenset(out)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ChosenReport:
     """The report that stands for an agency-year (earliest-dated), with what history rules need."""
 
@@ -147,6 +147,9 @@ class HistoryCollector:
     names: Mapping[str, str]  # agency id -> name, for messages
     as_of: date
     years: range | None = None  # judged years (None: all); the year before each is still read for comparison
+    # False: for ``gkwatch check``, which keeps rule ids only — numbers' findings without messages and one
+    # per rule and agency-year (a report failing all seven 上年结转 columns holds one finding, not seven)
+    messages: bool = True
     out: dict[Key, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
 
     def judged(self, year: int) -> bool:
@@ -199,11 +202,15 @@ class HistoryCollector:
                 ReportVersion.error,
             ).where(ReportVersion.id.in_(list(ids)))
         )
+        # a report repeating an earlier one word for word (the commonest copy) is fingerprinted once
+        fingerprints: dict[str, Fingerprint] = {}
         for vid, template, vyear, cells, prose, error in rows:
             if error:
                 continue  # unread: nothing to compare
             key = ids[vid]
-            fp = Fingerprint.of(prose)
+            fp = fingerprints.get(prose or "")
+            if fp is None:
+                fp = fingerprints[prose or ""] = Fingerprint.of(prose)
             loaded[key] = (_NumbersOnly(template, vyear or key[1], read_cells(cells)), prose or "", fp)
             if fp.sketch and self.judged(key[1]):
                 sketches[key[1]].append((key, fp.sketch))
@@ -214,7 +221,7 @@ class HistoryCollector:
                 cur, prev = loaded.get((a, y)), loaded.get((a, y - 1))
                 if cur is None or prev is None:
                     continue
-                found = history_findings(cur[0], prev[0])
+                found = history_findings(cur[0], prev[0], messages=self.messages)
                 ratio = _is_copy(cur[2], prev[2], cur[1], prev[1])
                 if ratio is not None:
                     found.append(
@@ -224,6 +231,8 @@ class HistoryCollector:
                             f"正文与{y - 1}年度报告重复率 {ratio}（> {COPY_THRESHOLD:.0%}）",
                         )
                     )
+                if not self.messages:
+                    found = list({f["rule"]: f for f in found}.values())
                 self.out[(a, y)].extend(found)
 
     # --- different agencies, same year ----------------------------------------------------------
@@ -357,14 +366,15 @@ def history_cells(dialect: str) -> tuple[Any, Callable[[Any], dict[str, Any]]]:
 
 def candidate_pairs(items: list[tuple[Key, array]]) -> list[tuple[Key, Key]]:
     """Pairs of different agencies whose sketches share ≥ ``MIN_SHARED`` hashes (an inverted index)."""
+    # most hashes belong to one report only: count them at C speed and index just the shared ones
+    counts = Counter(chain.from_iterable(sketch for _, sketch in items))
+    wanted = {h for h, n in counts.items() if 2 <= n <= MAX_BUCKET}
     buckets: dict[int, list[int]] = defaultdict(list)
     for i, (_, sketch) in enumerate(items):
-        for h in sketch:
+        for h in wanted.intersection(sketch):
             buckets[h].append(i)
     shared: dict[tuple[int, int], int] = defaultdict(int)
     for members in buckets.values():
-        if len(members) < 2 or len(members) > MAX_BUCKET:
-            continue
         for i, j in combinations(members, 2):
             shared[(i, j)] += 1
     out = []
@@ -391,9 +401,11 @@ def collect_history_findings(
     *,
     as_of: date,
     years: range | None = None,
+    messages: bool = True,
 ) -> dict[Key, list[dict[str, Any]]]:
-    """Every history finding of the chosen reports, keyed by (agency_id, year)."""
-    return HistoryCollector(session, chosen, names, as_of, years).run()
+    """Every history finding of the chosen reports, keyed by (agency_id, year) (``messages``: see
+    ``HistoryCollector``)."""
+    return HistoryCollector(session, chosen, names, as_of, years, messages).run()
 
 
 def day_end_utc(d: date) -> datetime:

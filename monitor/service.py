@@ -142,6 +142,7 @@ async def serve(
 def run_serve_command(config: Config, host: str, port: int) -> int:
     """``gkwatch serve``: 0 after a clean shutdown, 1 when the server could not start."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # a dozen lines of set-up on every start otherwise
     try:
         asyncio.run(serve(config, host, port))
     except SystemExit as e:  # uvicorn exits when it cannot bind or the app fails to start

@@ -56,7 +56,7 @@ class AgencyFacts:
     portal_id: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReportFacts:
     """The chosen report of an agency-year (the earliest-dated one where a report is on several pages)."""
 
@@ -93,7 +93,7 @@ class PortalHealth:
         return None
 
 
-@dataclass
+@dataclass(slots=True)  # 100,000 of them live through a check: slots halve their memory
 class StatusRow:
     """The contract's status object plus what the database and the web page keep beside it."""
 

@@ -19,6 +19,10 @@ ZIP_MAGIC = b"PK\x03\x04"
 RTF_MAGIC = b"{\\rtf"
 
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_CONTROL_BYTES = bytes(range(0x00, 0x09)) + bytes(range(0x0E, 0x20)) + b"\x7f"
+# Encodings in which those characters are exactly those single bytes (no multi-byte sequence contains a byte
+# below 0x30 or 0x7f), so they can be counted on the bytes in C instead of by a regex over the text.
+_ASCII_COMPATIBLE = ("utf-8", "utf-8-sig", "gb18030")
 WEB_EXTENSIONS = ("htm", "html", "shtml", "xhtml", "jsp", "php", "asp", "aspx", "do", "action")
 _HTML_SNIFF = re.compile(
     rb"<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]|<meta\s|<table[\s>]|<tr[\s>]|<td[\s>]|<div[\s>]|<p[\s>]"
@@ -86,15 +90,20 @@ def decodes_as_text(data: bytes) -> bool:
 
     sample = data[:65536]
     try:
-        text, _enc = decode_text(sample, partial=len(data) > 65536)
+        text, enc = decode_text(sample, partial=len(data) > 65536)
     except UnreadableDocument:
         try:
-            text, _enc, _bad = decode_best(sample[:-4] if len(data) > 65536 else sample)
+            text, enc, _bad = decode_best(sample[:-4] if len(data) > 65536 else sample)
         except UnreadableDocument:
             return False
+        sample = b""  # replaced bytes: count on the text
     if not text:
         return False
-    return len(_CONTROL.findall(text)) <= max(2, len(text) // 200)
+    if sample and enc in _ASCII_COMPATIBLE:
+        controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
+    else:
+        controls = len(_CONTROL.findall(text))
+    return controls <= max(2, len(text) // 200)
 
 
 def is_rtf(data: bytes) -> bool:

@@ -4,7 +4,8 @@ Paragraphs and tables are read in body order straight from the WordprocessingML,
 does not model (content controls, tracked insertions, fields) loses text. A horizontally merged cell
 (``gridSpan``) appears once, followed by blank positions; a vertically merged one (``vMerge``) repeats the text
 of the cell it continues, as HTML rowspan does. A table that holds other tables is layout: its cells are read
-as ordinary content.
+as ordinary content. ``word/document.xml`` is parsed straight from the ZIP (python-docx loading the whole
+package cost 90% of reading a report); python-docx still reads the core properties.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import io
 import posixpath
 import zipfile
 from collections.abc import Iterator
+from functools import cached_property
 
 from lxml import etree
 
@@ -43,7 +45,8 @@ _TEXT_TAGS = (_T, *_RUN_MARKS)
 
 
 def _child(el, tag: str):
-    """The first child with this tag, or None (``iterchildren`` runs in C; ``find`` parses a path in Python)."""
+    """The first child with this tag, or None (``iterchildren`` runs in C, ``find`` parses a path in
+    Python)."""
     return next(el.iterchildren(tag), None)
 
 
@@ -112,7 +115,7 @@ def _sliver_columns(tbl) -> set[int]:
 
 
 def _width(first: int, span: int, slivers: set[int]) -> int:
-    """How many grid positions columns ``first`` … ``first + span - 1`` take once sliver columns are left out."""
+    """How many grid positions columns ``first`` … ``first + span - 1`` take, sliver columns left out."""
     if not slivers:
         return span
     return sum(1 for i in range(first, first + span) if i not in slivers)
@@ -188,8 +191,6 @@ _CORE_PROPERTIES_REL = "http://schemas.openxmlformats.org/package/2006/relations
 _WML_DOCUMENT_MAIN = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
 _REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
 _CT = "{http://schemas.openxmlformats.org/package/2006/content-types}"
-# The parser python-docx uses (no entity expansion: crawled XML is untrusted), without its element classes.
-_XML_PARSER = etree.XMLParser(remove_blank_text=True, resolve_entities=False)
 
 
 class _Package:
@@ -203,16 +204,23 @@ class _Package:
     def __init__(self, data: bytes):
         self.zip = zipfile.ZipFile(io.BytesIO(data))
         self.names = set(self.zip.namelist())
+        # The settings python-docx parses with (no entity expansion: crawled XML is untrusted), without its
+        # element classes. One parser per package: an lxml parser must not be shared between threads.
+        self.parser = etree.XMLParser(remove_blank_text=True, resolve_entities=False)
 
     def xml(self, partname: str) -> etree._Element:
         member = partname.lstrip("/")
         if member not in self.names:
             raise KeyError(f"There is no item named '{member}' in the archive")
-        return etree.fromstring(self.zip.read(member), _XML_PARSER)
+        return etree.fromstring(self.zip.read(member), self.parser)
+
+    @cached_property
+    def relationships(self) -> etree._Element:
+        return self.xml("/_rels/.rels")
 
     def related_part(self, rel_type: str) -> str | None:
         """The part name (``/word/document.xml``) the package relationship of this type points to."""
-        for rel in self.xml("/_rels/.rels").iter(_REL):
+        for rel in self.relationships.iter(_REL):
             if rel.get("Type") == rel_type and rel.get("TargetMode") != "External":
                 return posixpath.normpath(posixpath.join("/", rel.get("Target", "")))
         return None

@@ -5,12 +5,18 @@ pages labelled UTF-8 and the reverse): strict UTF-8 first, then the declared cha
 become grids with rowspan/colspan expanded (a vertically merged cell repeats, a horizontally merged one
 appears once). Only the main content is kept: the smallest element that holds the report's key labels, or
 the element with the most paragraph text when the page is not a report.
+
+Speed (issue 2): the page is looked at in ONE Python pass after parsing (``_scan_page``: report labels, title
+candidates, chrome, which cells are plain text), never by XPath ``contains``/``translate`` (libxml2 evaluates
+those slower than it parses the page); plain cells are read in C (``tostring(method="text")``).
 """
 
 from __future__ import annotations
 
 import html as html_lib
 import re
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 from lxml import etree
 
@@ -174,28 +180,157 @@ def _cell_text(cell: etree._Element) -> str:
     return _WS.sub(" ", "".join(parts)).strip()
 
 
+# Descendants that make a cell's text more than the concatenation of its text nodes.
+_SEPARATING = frozenset(BLOCK_TAGS) | {"br"}
+_SPECIAL_IN_CELL = _SEPARATING | frozenset(SKIP_TAGS)
+_ROW_GROUP = frozenset({"tr", "thead", "tbody", "tfoot", "caption", "colgroup"})
+
+
+def _plain_cells(table: etree._Element) -> set[etree._Element]:
+    """The cells whose text is just all their text nodes run together (read in C by ``_plain_text``).
+
+    A cell qualifies when nothing in it separates lines or is skipped, except one block element that opens
+    the cell (Word's ``<td><p><span>…</span></p></td>``): the space ``_cell_text`` puts before that block is
+    stripped anyway. One pass over the table instead of one walk per cell (``_scan_part``, which does it for
+    the whole page); an element is only ever counted against the cell it follows (a cell or row misplaced
+    inside a cell counts against it), so a doubt sends the cell down the exact (slow) path.
+    """
+    if next(table.iterdescendants("table"), None) is not None:
+        return set()  # a layout table: its cells hold tables, read the exact way
+    scan = _PageScan()
+    _scan_part(table.iter(), scan, markers=False, content=True)
+    return scan.plain_cells
+
+
+# Where a cell or row starts a new one of its table, not an element misplaced inside a cell.
+_TABLE_PARTS = frozenset({"table", "tbody", "thead", "tfoot", "tr"})
+
+
+def _nested_in(el: etree._Element, cell: etree._Element) -> bool:
+    """Whether a cell/row tag sits inside ``cell`` (broken markup) instead of after it."""
+    parent = el.getparent()
+    if parent is None or parent.tag in _TABLE_PARTS:
+        return False
+    return any(a is cell for a in el.iterancestors())
+
+
+def _plain_of(
+    cells: list[etree._Element], specials: dict[etree._Element, list[etree._Element]]
+) -> set[etree._Element]:
+    plain = set()
+    for cell in cells:
+        found = specials.get(cell)
+        if not found or (
+            len(found) == 1
+            and found[0].tag in BLOCK_TAGS
+            and found[0].tag != "table"
+            and len(cell) > 0
+            and cell[0] is found[0]
+            and not (cell.text or "").strip()
+        ):
+            plain.add(cell)
+    return plain
+
+
+def _plain_text(cell: etree._Element) -> str:
+    text = etree.tostring(cell, method="text", encoding=str, with_tail=False)
+    if text.isalnum():  # a number or a label without spaces, punctuation or invisible characters
+        return text
+    return _WS.sub(" ", text).strip()
+
+
 def _own_rows(table: etree._Element) -> list[etree._Element]:
+    if next(table.iterdescendants("table"), None) is None:  # the common case: an innermost table
+        return list(table.iter("tr"))
     return [tr for tr in table.iter("tr") if next(tr.iterancestors("table"), None) is table]
 
 
-def table_grid(table: etree._Element, notes: list[str]) -> list[list[str]]:
-    """The table as a grid of cell texts with rowspan/colspan expanded (caps from ``limits``)."""
+def table_grid(
+    table: etree._Element, notes: list[str], plain: set[etree._Element] | None = None
+) -> list[list[str]]:
+    """The table as a grid of cell texts with rowspan/colspan expanded (caps from ``limits``).
+
+    ``plain`` holds cells known to be plain (``_PageScan.plain_cells``); else the table is looked at here.
+    """
     trs = _own_rows(table)
     if len(trs) > MAX_TABLE_ROWS:
         notes.append(f"table cut at {MAX_TABLE_ROWS} rows")
         trs = trs[:MAX_TABLE_ROWS]
+    if plain is None:
+        plain = _plain_cells(table)
+    grid = _grid_by_rows(trs, plain)
+    if grid is None:  # near the cell cap: the exact placement decides where the table is cut
+        grid = _grid_capped(trs, plain, notes)
+    return grid
+
+
+def _cell_spans(cell: etree._Element) -> tuple[int, int]:
+    rowspan, colspan = cell.get("rowspan"), cell.get("colspan")
+    return (
+        1 if rowspan is None else clamp_span(rowspan, MAX_ROWSPAN),
+        1 if colspan is None else clamp_span(colspan, MAX_COLSPAN),
+    )
+
+
+def _grid_by_rows(trs: list[etree._Element], plain: set[etree._Element]) -> list[list[str]] | None:
+    """The grid built row by row (what ``_grid_capped`` does, with less bookkeeping per cell), or None
+    when the table may reach ``MAX_TABLE_CELLS`` positions."""
+    below: dict[int, dict[int, str]] = {}  # row → {column: text} of cells spanning down from rows above
+    extents = [0] * len(trs)  # row → width that those cells give it
+    grid: list[list[str]] = []
+    positions = 0  # at least the number of grid positions filled so far
+    n = len(trs)
+    for r, tr in enumerate(trs):
+        placed = below.pop(r, None)
+        spanned = placed is not None
+        if placed is None:
+            placed = {}
+        col = 0
+        for cell in tr:
+            tag = cell.tag
+            if tag != "td" and tag != "th":
+                continue
+            if spanned:
+                while col in placed:
+                    col += 1
+            text = _plain_text(cell) if cell in plain else _cell_text(cell)
+            placed[col] = text
+            if cell.get("rowspan") is None and cell.get("colspan") is None:  # most cells: nothing to spread
+                col += 1
+                positions += 1
+                continue
+            rowspan, colspan = _cell_spans(cell)
+            for dc in range(1, colspan):
+                placed[col + dc] = ""
+            down = min(rowspan, n - r)
+            for dr in range(1, down):
+                target = below.setdefault(r + dr, {})
+                target[col] = text
+                for dc in range(1, colspan):
+                    target[col + dc] = ""
+                extents[r + dr] = max(extents[r + dr], col + colspan)
+            col += colspan
+            positions += down * colspan
+        if positions > MAX_TABLE_CELLS:  # checked per row: the exact placement redoes the table anyway
+            return None
+        width = max(extents[r], max(placed) + 1 if placed else 0)
+        if width:
+            grid.append([placed.get(c, "") for c in range(width)])
+    return grid
+
+
+def _grid_capped(trs: list[etree._Element], plain: set[etree._Element], notes: list[str]) -> list[list[str]]:
     occupied: dict[tuple[int, int], str] = {}
     widths = [0] * len(trs)
     for r, tr in enumerate(trs):
         col = 0
         for cell in tr:
-            if not isinstance(cell.tag, str) or cell.tag not in ("td", "th"):
+            if cell.tag != "td" and cell.tag != "th":
                 continue
             while (r, col) in occupied:
                 col += 1
-            rowspan = clamp_span(cell.get("rowspan"), MAX_ROWSPAN)
-            colspan = clamp_span(cell.get("colspan"), MAX_COLSPAN)
-            text = _cell_text(cell)
+            rowspan, colspan = _cell_spans(cell)
+            text = _plain_text(cell) if cell in plain else _cell_text(cell)
             for dr in range(min(rowspan, len(trs) - r)):
                 for dc in range(colspan):
                     occupied[(r + dr, col + dc)] = text if dc == 0 else ""
@@ -214,10 +349,11 @@ def _rows(occupied: dict[tuple[int, int], str], widths: list[int]) -> list[list[
 class _BlockWriter:
     """Walks the content tree and writes paragraphs (one per block element or <br>) and tables."""
 
-    def __init__(self, notes: list[str]):
+    def __init__(self, notes: list[str], plain_cells: set[etree._Element] | None = None):
         self.blocks: list[Block] = []
         self.parts: list[str] = []
         self.notes = notes
+        self.plain_cells = plain_cells
 
     def flush(self) -> None:
         text = _WS.sub(" ", "".join(self.parts)).strip()
@@ -234,7 +370,7 @@ class _BlockWriter:
             return
         if tag == "table" and not any(True for _ in el.iterdescendants("table")):
             self.flush()
-            grid = table_grid(el, self.notes)
+            grid = table_grid(el, self.notes, self.plain_cells)
             if grid:
                 self.blocks.append(Table(grid))
             return
@@ -258,21 +394,126 @@ def _ancestors_and_self(el: etree._Element) -> list[etree._Element]:
     return [el, *el.iterancestors()]
 
 
-# XPath expressions as strings, evaluated per call (``el.xpath``): a shared compiled XPath object is not
-# meant to be used from several threads at once.
-_MARKER_XPATH = "//body//text()[" + " or ".join(f"contains(., '{m}')" for m in REPORT_MARKERS) + "]"
+_MARKER = re.compile("|".join(map(re.escape, REPORT_MARKERS)))
+_HEADINGS = ("h1", "h2", "h3")
+# Only these tags can be chrome by their class or id (see ``_is_chrome``).
+_NAMED_CHROME_TAGS = frozenset({"div", "ul", "ol", "section", "dl", "span", "a", "p"})
+_TITLE_CASE = str.maketrans("TITLE", "title")  # what XPath's translate(@class, 'TITLE', 'title') did
 
 
-def _marker_elements(root: etree._Element) -> list[etree._Element]:
-    """Elements whose own text holds one of the report's labels (found by XPath: a page can be huge)."""
+@dataclass
+class _PageScan:
+    """What the later steps need from the whole page, found in ONE pass over it.
+
+    Each step used to search the tree itself (three XPath queries whose ``contains``/``translate`` tests
+    cost more than parsing the page, and a walk of every table cell); one Python loop that reads every
+    element once is several times faster. The lists are in document order.
+    """
+
+    markers: list[etree._Element] = field(default_factory=list)  # own text holds a report label (in <body>)
+    titles: list[etree._Element] = field(default_factory=list)  # <h1>-<h3>, or "title" in class/id
+    chrome: list[etree._Element] = field(default_factory=list)  # navigation, headers, footers (in <body>)
+    plain_cells: set[etree._Element] = field(default_factory=set)  # see ``_plain_cells`` (in <body>)
+
+
+def _scan_page(root: etree._Element, body: etree._Element | None) -> _PageScan:
+    """Markers, chrome and cells are looked for in ``body`` (in the whole page when it has none: all but
+    markers), title candidates everywhere."""
+    scan = _PageScan()
+    if body is None:
+        _scan_part(root.iter(), scan, markers=False, content=True)
+        return scan
+    _scan_part((root,), scan, markers=False, content=False)
+    for child in root:
+        inside = child is body
+        _scan_part(child.iter(), scan, markers=inside, content=inside, top=child)
+    return scan
+
+
+@lru_cache(maxsize=4096)
+def _attribute_roles(cls: str | None, ident: str | None) -> tuple[bool, bool]:
+    """(a title candidate, a chrome name) for a class/id pair: pages repeat a few pairs hundreds of times."""
+    title = bool(cls and "title" in cls.translate(_TITLE_CASE)) or bool(
+        ident and "title" in ident.translate(_TITLE_CASE)
+    )
+    return title, _chrome_name(cls, ident)
+
+
+# What a tag can be to the scan, as bit flags: one dict lookup per element instead of five set lookups.
+_HEADING, _CHROME_TAG, _NAMED_CHROME, _CELL, _ROW_GROUP_TAG, _SPECIAL, _TABLE = (1 << i for i in range(7))
+_TAG_KINDS: dict[str, int] = {}
+for _tags, _flag in (
+    (_HEADINGS, _HEADING),
+    (CHROME_TAGS, _CHROME_TAG),
+    (_NAMED_CHROME_TAGS, _NAMED_CHROME),
+    (("td", "th"), _CELL),
+    (_ROW_GROUP, _ROW_GROUP_TAG),
+    (_SPECIAL_IN_CELL - _ROW_GROUP - {"td", "th"}, _SPECIAL),
+    (("table",), _TABLE),
+):
+    for _tag in _tags:
+        _TAG_KINDS[_tag] = _TAG_KINDS.get(_tag, 0) | _flag
+
+
+def _scan_part(
+    elements, scan: _PageScan, *, markers: bool, content: bool, top: etree._Element | None = None
+) -> None:
+    found_in, titles, chrome_found = scan.markers, scan.titles, scan.chrome
+    cells: list[etree._Element] = []
+    specials: dict[etree._Element, list[etree._Element]] = {}
+    cell = None
+    search = _MARKER.search
+    for el in elements:
+        tag = el.tag
+        element = isinstance(tag, str)
+        if markers:
+            # A label in an element's text belongs to it; in its tail, to its parent (as XPath's text()).
+            if element:
+                text = el.text
+                if text and search(text):
+                    found_in.append(el)
+            if el is not top:
+                tail = el.tail
+                if tail and search(tail):
+                    found_in.append(el.getparent())
+        if not element:
+            continue
+        kind = _TAG_KINDS.get(tag, 0)
+        cls, ident = el.get("class"), el.get("id")
+        if cls is None and ident is None:
+            title = chrome = False
+        else:
+            title, chrome = _attribute_roles(cls, ident)
+        if title or kind & _HEADING:
+            titles.append(el)
+        if not content or not kind:
+            continue
+        if kind & _CHROME_TAG or (chrome and kind & _NAMED_CHROME):
+            chrome_found.append(el)
+        # Cells, and what in them needs the exact reading (as ``_plain_cells`` for one table).
+        if kind & _CELL:
+            if cell is not None and _nested_in(el, cell):
+                specials.setdefault(cell, []).append(el)
+            cell = el
+            cells.append(el)
+        elif kind & _ROW_GROUP_TAG:
+            if cell is not None and _nested_in(el, cell):
+                specials.setdefault(cell, []).append(el)
+            else:
+                cell = None
+        elif kind & _SPECIAL:
+            if cell is not None:
+                specials.setdefault(cell, []).append(el)
+            if kind & _TABLE:
+                cell = None
+    scan.plain_cells.update(_plain_of(cells, specials))
+
+
+def _marker_elements(candidates: list[etree._Element]) -> list[etree._Element]:
+    """The elements holding a report label that are part of the report (not a link or a menu)."""
     found: list[etree._Element] = []
     seen: set[int] = set()
-    for text in root.xpath(_MARKER_XPATH):
-        el = text.getparent()
-        if el is None:
-            continue
-        if text.is_tail:
-            el = el.getparent()
+    for el in candidates:
         if el is None or id(el) in seen:
             continue
         # A label in a link or a menu ("行政复议" is a common portal column) is chrome, not the report.
@@ -281,6 +522,11 @@ def _marker_elements(root: etree._Element) -> list[etree._Element]:
         seen.add(id(el))
         found.append(el)
     return found
+
+
+def _inside(el: etree._Element, container: etree._Element) -> bool:
+    """Whether ``el`` is a strict descendant of ``container``."""
+    return any(a is container for a in el.iterancestors())
 
 
 def _common_ancestor(elements: list[etree._Element]) -> etree._Element:
@@ -310,22 +556,29 @@ def _densest_text(body: etree._Element) -> etree._Element:
 def _is_chrome(el: etree._Element) -> bool:
     if el.tag in CHROME_TAGS:
         return True
-    if el.tag not in ("div", "ul", "ol", "section", "dl", "span", "a", "p"):
+    if el.tag not in _NAMED_CHROME_TAGS:
         return False  # never a piece of a table: its header rows carry no report marker of their own
-    name = f"{el.get('class', '')} {el.get('id', '')}".lower()
+    return _chrome_name(el.get("class"), el.get("id"))
+
+
+@lru_cache(maxsize=4096)
+def _chrome_name(cls: str | None, ident: str | None) -> bool:
+    """Whether a class/id token starts with a chrome word ("main-nav", "footer_links", "sidebar").
+
+    Cached: a page repeats the same few class names hundreds of times (Word's ``MsoNormal``).
+    """
+    name = f"{cls or ''} {ident or ''}".lower()
     return any(t.startswith(_CHROME_WORDS) for t in _TOKEN_SPLIT.split(name) if t)
 
 
-_CHROME_CANDIDATES = "descendant::nav | descendant::header | descendant::footer | descendant::aside | descendant::*[@class or @id]"
-
-
-def _drop_chrome(root: etree._Element, keep: list[etree._Element]) -> None:
+def _drop_chrome(root: etree._Element, keep: list[etree._Element], candidates: list[etree._Element]) -> None:
     """Remove navigation, headers and footers inside ``root`` that hold none of the report's text."""
-    keep_ids = {id(a) for el in keep for a in _ancestors_and_self(el)}
-    for el in root.xpath(_CHROME_CANDIDATES):
-        if el is root or id(el) in keep_ids:
-            continue
-        if _is_chrome(el) and el.getparent() is not None:
+    # The proxies themselves, not their id(): a proxy nothing holds is freed, and its id() can come back as
+    # another element's (the XPath version kept chrome at random that way).
+    kept = {a for el in keep for a in _ancestors_and_self(el)}
+    inside = [el for el in candidates if el is not root and el not in kept and _inside(el, root)]
+    for el in inside:
+        if el.getparent() is not None:
             _drop(el)
 
 
@@ -354,16 +607,11 @@ def _page_meta(tree: etree._Element) -> dict[str, str]:
     return meta
 
 
-_TITLE_CANDIDATES = (
-    "//h1 | //h2 | //h3 | //*[contains(translate(@class, 'TITLE', 'title'), 'title') "
-    "or contains(translate(@id, 'TITLE', 'title'), 'title')]"
-)
-
-
-def _outside_title(tree: etree._Element, content: etree._Element) -> str | None:
-    """A report title printed above the content element (an <h1> or a "title" div beside the article)."""
-    for el in tree.xpath(_TITLE_CANDIDATES):
-        if el.tag in SKIP_TAGS or el.tag == "title" or any(a is content for a in _ancestors_and_self(el)):
+def _outside_title(candidates: list[etree._Element]) -> str | None:
+    """A report title printed above the content element (an <h1> or a "title" div beside the article);
+    ``candidates`` are the title candidates not inside the content element."""
+    for el in candidates:
+        if el.tag in SKIP_TAGS or el.tag == "title":
             continue
         text = _WS.sub(" ", el.xpath("string(.)")).strip()
         if len(text) <= 100 and _TITLE_LIKE.search(text):
@@ -380,6 +628,10 @@ def _text_lost_by_parser(markup: str, tree: etree._Element) -> str | None:
     nested beyond its depth limit), else None."""
     parsed = int(tree.xpath("string-length(normalize-space(string(.)))"))
     if parsed > 2000:
+        return None
+    # A cheap upper bound first: the markup without its tags holds at least as much text as ``raw`` (script
+    # and comment bodies, entities and block tags only shrink it), so most short pages stop here.
+    if len(_WS.sub("", _TAG.sub("", markup))) <= 2 * parsed:
         return None
     raw = html_lib.unescape(_TAG.sub("", _BLOCK_TAG.sub("\n", _BULK.sub(" ", markup))))
     return raw if len(_WS.sub("", raw)) > 2 * parsed else None
@@ -430,17 +682,20 @@ def read_html(data: bytes, fallback_charset: str | None = None) -> Document:
         notes.append("markup nested too deeply to parse: read as plain text")
         return Document(format="html", blocks=text_blocks(lost), meta=meta, loose_text=True, notes=notes)
     body = tree.find("body")
+    scan = _scan_page(tree, body)
     if body is None:
         body = tree
-    markers = _marker_elements(body)
+    markers = _marker_elements(scan.markers)
     content = _common_ancestor(markers) if len(markers) >= 2 else _densest_text(body)
     if content.tag in ("tr", "td", "th", "tbody", "thead") or content.tag == "table":
         # Markers inside one grid: keep the whole table (the report's tables need their header rows).
         table = content if content.tag == "table" else next(content.iterancestors("table"), content)
         content = table.getparent() if table.getparent() is not None else table
-    _drop_chrome(content, markers)
-    writer = _BlockWriter(notes)
-    title = _outside_title(tree, content)
+    # Title candidates inside the content are its own headings (decided before chrome is cut out of it).
+    titles = [el for el in scan.titles if el is not content and not _inside(el, content)]
+    _drop_chrome(content, markers, scan.chrome)
+    writer = _BlockWriter(notes, scan.plain_cells)
+    title = _outside_title(titles)
     if title:
         writer.blocks.append(Paragraph(title))
     writer.walk(content)

@@ -108,7 +108,7 @@ def _candidates(data: bytes, declared: str | None) -> list[str]:
 
 def text_blocks(text: str) -> list[Paragraph]:
     """One paragraph per non-blank line, so the recognizer can read one cell per line."""
-    return [Paragraph(line.strip()) for line in text.splitlines() if line.strip()]
+    return [Paragraph(line) for line in map(str.strip, text.splitlines()) if line]
 
 
 def read_text(data: bytes) -> Document:

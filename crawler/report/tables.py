@@ -52,6 +52,12 @@ def _tokens(line: str) -> tuple[str, ...]:
     return tuple(t for t in _SPACE_RUN.split(line.strip()) if t)
 
 
+@lru_cache(maxsize=16384)
+def _value_token(token: str) -> bool:
+    """A token that stands in a number cell (not one that is only invisible characters)."""
+    return bool(clean(token)) and looks_like_value(token)
+
+
 @dataclass
 class LooseRow:
     label: str  # this line's label with the label-only lines just before it (labels broken over lines)
@@ -77,7 +83,7 @@ def loose_rows(lines: Iterable[str], carry_lines: int = 3) -> list[LooseRow]:
             continue
         toks = _tokens(line)
         i = len(toks)
-        while i > 0 and clean(toks[i - 1]) and looks_like_value(toks[i - 1]):
+        while i > 0 and _value_token(toks[i - 1]):
             i -= 1
         head, tail = "".join(toks[:i]), toks[i:]
         if head:

@@ -14,16 +14,17 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from scrapy import Request, Spider
+from scrapy import Request, Spider, signals
 from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from crawler.items import Fetched, ListingItem, ProblemItem, ReportItem
-from crawler.middlewares import Blocked, OffsiteRedirect, RobotsDisallowed
+from crawler.middlewares import BLOCK_STATUSES, Blocked, OffsiteRedirect, RobotsDisallowed
 from crawler.platforms import Platform, detect, get_platform
 from crawler.platforms.base import is_attachment, redirect_target
-from crawler.settings import host_of
+from crawler.settings import host_of, settings_from_config
+from crawler.tracking import PortalTracker, closes_ticket
 from monitor.config import Config, ConfigError, PortalConfig, load_config
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ def classify_failure(failure) -> tuple[str, str]:  # noqa: ANN001 (twisted Failu
         return "robots", str(exc)
     if isinstance(exc, HttpError):
         status = exc.response.status
-        if status in (403, 429):
+        if status in BLOCK_STATUSES:
             return "blocked", f"HTTP {status}"
         return "unreachable", f"HTTP {status}" + (" after retries" if status >= 500 else "")
     if isinstance(exc, OffsiteRedirect):
@@ -103,6 +104,20 @@ class PortalSpider(Spider):
         self.allowed_domains = sorted({d for ds in self._domains.values() for d in ds})
         self.run_id = int(run_id) if run_id not in (None, "") else None
         self.store_counts: dict = {}
+        self.tracker = PortalTracker()
+
+    @classmethod
+    def from_crawler(cls, crawler, *args: Any, **kwargs: Any):  # noqa: ANN001, ANN206
+        """Also apply config.yaml's crawl settings (delay, robots, User-Agent contact, timeouts, size cap).
+
+        ``gkwatch crawl`` passes them already; under ``scrapy crawl portal -a config=…`` this is where they
+        come from (Scrapy applies settings after creating the spider). ``-s KEY=VALUE`` still wins.
+        """
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        if not crawler.settings.frozen:
+            crawler.settings.setdict(settings_from_config(spider.config), priority="spider")
+        crawler.signals.connect(spider.tracker.request_dropped, signal=signals.request_dropped)
+        return spider
 
     # --- requests ---
 
@@ -127,6 +142,7 @@ class PortalSpider(Spider):
             "gkwatch_obey_robots": self._obey_robots(portal),
             "gkwatch": ctx,
         }
+        self.tracker.open(portal_id, meta)
         if callback == self.parse_attachment:
             meta["download_maxsize"] = int(self.config.crawl.max_attachment_bytes)
         return Request(url, callback=callback, errback=self.on_error, meta=meta)
@@ -141,6 +157,7 @@ class PortalSpider(Spider):
 
     # --- callbacks ---
 
+    @closes_ticket
     def parse_listing(self, response: Response) -> Iterator[Any]:
         portal_id = response.meta["gkwatch_portal"]
         ctx = response.meta["gkwatch"]
@@ -175,6 +192,7 @@ class PortalSpider(Spider):
             callback = self.parse_attachment if is_attachment(r.url) else self.parse_report_page
             yield self._request(r.url, portal_id, callback, rctx)
 
+    @closes_ticket
     def parse_report_page(self, response: Response) -> Iterator[Any]:
         portal_id = response.meta["gkwatch_portal"]
         ctx = response.meta["gkwatch"]
@@ -213,6 +231,7 @@ class PortalSpider(Spider):
         chosen = pick_attachment([a.url for a in article.attachments])
         yield self._request(chosen, portal_id, self.parse_attachment, {**ctx, "report": item})
 
+    @closes_ticket
     def parse_attachment(self, response: Response) -> Iterator[Any]:
         portal_id = response.meta["gkwatch_portal"]
         ctx = response.meta["gkwatch"]
@@ -231,6 +250,7 @@ class PortalSpider(Spider):
         item.document = doc
         yield item
 
+    @closes_ticket
     def on_error(self, failure) -> Iterator[Any]:  # noqa: ANN001
         request = failure.request
         portal_id = request.meta.get("gkwatch_portal")

@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 from monitor.alerts.outbox import enqueue
 from monitor.alerts.text import clean_text, h, link_html
 from monitor.config import Config
+from monitor.deadlines import SHANGHAI
 from monitor.status import BLOCKING_PROBLEMS
 from storage.models import CrawlProblem, CrawlRun, ListingSnapshot
 from storage.types import utcnow
@@ -89,9 +90,10 @@ def render_operator(config: Config, streak: Streak) -> tuple[str, str, str]:
     name = portal.name if portal else streak.portal_id
     n = len(streak.runs)
     subject = f"gkwatch 运维：门户 {clean_text(name, max_len=60)} 已连续 {n} 次抓取失败"
-    since = streak.runs[-1].started_at.isoformat(timespec="minutes")
+    # the operator reads Beijing time everywhere else (web page, digests): not UTC here either
+    since = streak.runs[-1].started_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") + "（北京时间）"
     lines = [
-        f"门户 {clean_text(name)}（{clean_text(streak.portal_id)}）自 {since} 起连续 {n} 次抓取失败。",
+        f"门户 {clean_text(name)}（{clean_text(streak.portal_id)}）自 {since}起连续 {n} 次抓取失败。",
         "在恢复之前，其机关的年度报告状态显示为“unknown”（不归咎于机关）。",
         "",
         "最近的问题：",

@@ -70,37 +70,45 @@ def _stock_pairs(cur: ReportLike, prev: ReportLike) -> list[tuple[str, str, floa
     return out
 
 
-def history_findings(current: ReportLike, previous: ReportLike) -> list[dict[str, Any]]:
+# (this year's cell, last year's cell, column label) of every 上年结转 that must equal last year's 结转下年度
+_CARRY_OVER = tuple((f"s3.carried_over.{c.key}", f"s3.carried_forward.{c.key}", c.label) for c in S3_COLUMNS)
+
+
+def history_findings(
+    current: ReportLike, previous: ReportLike, *, messages: bool = True
+) -> list[dict[str, Any]]:
     """``history.carry_over``, ``history.stock`` and ``copy.previous_year`` of ``current`` against the
-    report of the year before (the caller picks ``previous``; nothing here checks the years)."""
+    report of the year before (the caller picks ``previous``; nothing here checks the years).
+
+    ``messages=False`` leaves every message empty: ``gkwatch check`` keeps only rule ids and cells, and
+    over 100,000 agency-years formatting messages nobody reads is a good part of its time.
+    """
     out: list[dict[str, Any]] = []
-    for col in S3_COLUMNS:
-        now = current.cells.get(f"s3.carried_over.{col.key}")
-        before = previous.cells.get(f"s3.carried_forward.{col.key}")
+    now_cells, before_cells = current.cells, previous.cells
+    for now_key, before_key, label in _CARRY_OVER:
+        now = now_cells.get(now_key)
+        before = before_cells.get(before_key)
         if now is not None and before is not None and now != before:
-            out.append(
-                finding(
-                    "history.carry_over",
-                    [f"s3.carried_over.{col.key}"],
-                    f"上年结转 · {col.label} {now:g} ≠ {previous.year or '上'}年度报告的结转下年度继续办理 {before:g}",
-                )
+            message = (
+                f"上年结转 · {label} {now:g} ≠ {previous.year or '上'}年度报告的结转下年度继续办理 {before:g}"
+                if messages
+                else ""
             )
+            out.append(finding("history.carry_over", [now_key], message))
     for key, what, expected, actual in _stock_pairs(current, previous):
         if abs(expected - actual) > 1e-6:
+            message = f"{what} {actual:g} ≠ 上年 {expected:g}（上年存量加本年增减）" if messages else ""
+            out.append(finding("history.stock", [key], message))
+    if current.prose and previous.prose:
+        ratio = copy_ratio(current.prose, previous.prose)
+        if ratio > COPY_THRESHOLD:
             out.append(
                 finding(
-                    "history.stock", [key], f"{what} {actual:g} ≠ 上年 {expected:g}（上年存量加本年增减）"
+                    "copy.previous_year",
+                    [],
+                    f"正文与{previous.year or '上'}年度报告重复率 {ratio:.0%}（> {COPY_THRESHOLD:.0%}）",
                 )
             )
-    ratio = copy_ratio(current.prose or "", previous.prose or "")
-    if ratio > COPY_THRESHOLD:
-        out.append(
-            finding(
-                "copy.previous_year",
-                [],
-                f"正文与{previous.year or '上'}年度报告重复率 {ratio:.0%}（> {COPY_THRESHOLD:.0%}）",
-            )
-        )
     return out
 
 

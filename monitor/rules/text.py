@@ -57,11 +57,17 @@ STATEMENTS: tuple[_Statement, ...] = (
     ),
 )
 _NONE_RECEIVED = re.compile(r"(?:未|没有)(?:收到|受理|接到)(?:任何)?(?:政府信息公开|依申请公开)(?:申请)?")
+# Every pattern above needs one of these words (the verbs of ``STATEMENTS[0]`` and ``_NONE_RECEIVED``, the
+# nouns of the others): a sentence with none of them (most of a report, and every line of its tables when
+# it is plain text) is skipped before the patterns run.
+_MAY_STATE = re.compile("新收|收到|受理|接收|接到|结转|行政复议|行政诉讼")
 
 
 def _stated(prose: str) -> list[tuple[_Statement, int, str]]:
     found: list[tuple[_Statement, int, str]] = []
     for sentence in _SENTENCE.split(prose):
+        if not _MAY_STATE.search(sentence):
+            continue
         for st in STATEMENTS:
             if st.sentence_needs and not any(w in sentence for w in st.sentence_needs):
                 continue

@@ -71,6 +71,7 @@ class WebState:
     limiter: LoginLimiter
     stats_cache: TTLCache
     api_cache: TTLCache  # whole /api/status bodies (megabytes each): few entries
+    page_cache: TTLCache  # rendered status pages of anonymous readers (tens of kilobytes each)
 
     def render(self, request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         user = current_user(request)
@@ -103,6 +104,7 @@ def create_app(config: Config, engine: Engine | None = None) -> FastAPI:
         limiter=LoginLimiter(settings.login_max_failures, settings.login_window_seconds),
         stats_cache=TTLCache(settings.stats_cache_seconds),
         api_cache=TTLCache(settings.stats_cache_seconds, max_entries=8),
+        page_cache=TTLCache(settings.stats_cache_seconds, max_entries=128),
     )
     app = FastAPI(title="gkwatch", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.web = state

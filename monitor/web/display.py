@@ -29,6 +29,7 @@ def row_view(r: dict[str, Any]) -> dict[str, Any]:
         "status_help": L.STATUS_HELP.get(r["status"], ""),
         "problem": L.PROBLEM.get(r["crawl_problem"], r["crawl_problem"]) if r.get("crawl_problem") else "",
         "due": r["due"].isoformat() if r.get("due") else "—",
+        "due_reason": L.due_reason(r.get("due_reason")),
         "published": r["published"].isoformat() if r.get("published") else "—",
         "evidence": L.label(L.EVIDENCE, r["published_evidence"]) if r.get("published_evidence") else "",
         "consistency": "unknown" if inconsistent is None else ("bad" if inconsistent else "good"),

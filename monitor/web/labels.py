@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+from monitor.deadlines import DEFAULTS
+
 STATUS = {
     "not_due": "未到期",
     "on_time": "按时发布",
@@ -48,6 +52,30 @@ COLUMN = {
     "report_url": "报告网址",
     "crawl_problem": "抓取问题",
 }
+
+# the legal basis of each default due date (``monitor.deadlines.DEFAULTS``), as the page says it; the CLI and
+# JSON keep the English text, which is what the contract and scripts compare
+_DUE_REASON_BY_KIND = {
+    "department": "部门，《条例》第四十九条",
+    "township": "乡镇（街道），与部门同一截止日（《条例》第四十九条）",
+    "government": "本级人民政府年度报告，《条例》第四十九条",
+}
+DUE_REASON = {DEFAULTS[kind][2]: text for kind, text in _DUE_REASON_BY_KIND.items()}
+_LOCAL_DEFAULT = re.compile(r"local deadline for (?P<region>.+)")
+
+
+def due_reason(reason: str | None) -> str:
+    """The due date's reason in Chinese: the defaults translated, an override's unnamed reason ("local
+    deadline for 湖南省/怀化市") as 地方规定; a reason written in config.yaml is shown as written."""
+    if not reason:
+        return ""
+    if reason in DUE_REASON:
+        return DUE_REASON[reason]
+    m = _LOCAL_DEFAULT.fullmatch(reason)
+    if m:
+        region = m["region"]
+        return "地方规定" if region == "all regions" else f"{region} 地方规定"
+    return reason
 
 
 def label(table: dict, code) -> str:  # noqa: ANN001

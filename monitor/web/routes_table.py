@@ -8,12 +8,13 @@ from collections.abc import Callable
 from datetime import date
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from sqlmodel import Session
 
 from monitor.status import STATUSES
 from monitor.web import queries
 from monitor.web.app import state_of
+from monitor.web.auth import current_user
 from monitor.web.display import row_view
 from monitor.web.exports import csv_chunks, xlsx_bytes
 from monitor.web.queries import BadFilter, StatusFilter
@@ -37,6 +38,19 @@ def _filter(request: Request) -> StatusFilter:
 
 @router.get("/")
 def status_table(request: Request):  # noqa: ANN201
+    state = state_of(request)
+    if current_user(request) is None and "flash" not in request.session:
+        # Every anonymous reader sees the same page for the same query (no token, no name, no message),
+        # and the table changes only on ``gkwatch check``: the rendered page is kept as briefly as its
+        # counts are, so a crowd reading the same view costs one rendering.
+        body = state.page_cache.get_or_compute(
+            ("index", request.url.query), lambda: _status_page(request).body
+        )
+        return HTMLResponse(body)
+    return _status_page(request)
+
+
+def _status_page(request: Request) -> HTMLResponse:
     state = state_of(request)
     f = _filter(request)
     with state.engine.connect() as conn:

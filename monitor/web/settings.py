@@ -6,7 +6,7 @@ web:
   users:                                # operators; hash with monitor.web.auth.hash_password
     - {username: alice, password_hash: "scrypt$16384$8$1$…"}
   page_size: 50                         # rows per page of the status table
-  stats_cache_seconds: 30               # per-region counts are cached this long (the table changes on check)
+  stats_cache_seconds: 30               # counts, anonymous pages, /api/status kept this long (table changes on check)
   login_max_failures: 5                 # failed logins per client and per username …
   login_window_seconds: 300             # … within this window before logins are refused (HTTP 429)
   https_only: false                     # mark the session cookie Secure (behind HTTPS)

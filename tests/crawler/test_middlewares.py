@@ -43,7 +43,21 @@ def test_verification_page_served_with_200_is_blocked():
         BlockDetectionMiddleware().process_response(resp.request, resp)
 
 
-@pytest.mark.parametrize("status", [403, 429])
+def test_a_challenge_page_heavy_with_script_is_still_blocked():
+    script = "<script>" + "var _$a=function(){return 0x1f^0x2e;};" * 2000 + "</script>"  # ~80 KB of JS
+    body = f"<html><head><title>安全验证</title>{script}</head><body><p>请稍候</p></body></html>"
+    resp = _response(body.encode())
+    assert len(resp.text) > 30000
+    with pytest.raises(Blocked, match="安全验证"):
+        BlockDetectionMiddleware().process_response(resp.request, resp)
+
+
+def test_a_long_page_that_mentions_a_captcha_is_not_a_block():
+    prose = "<p>本机关政务服务平台已取消短信验证码。</p>" + "<p>政务公开工作稳步推进。</p>" * 400
+    assert looks_blocked(f"<html><body>{prose}</body></html>") is None
+
+
+@pytest.mark.parametrize("status", [403, 412, 429])
 def test_403_and_429_are_blocked(status):
     resp = _response(b"<html>Forbidden</html>", status=status)
     with pytest.raises(Blocked, match=str(status)):

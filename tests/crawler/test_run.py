@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import logging
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from crawler.items import Fetched, ListingItem, ProblemItem, ReportItem
 from crawler.run import Progress, build_settings, crawl_in_subprocess, run_stats, summary_lines
 from crawler.spiders.portal import pick_attachment, select_portals
+from crawler.tracking import PortalTracker
 from monitor.config import AgencyConfig, Config, ConfigError, CrawlConfig, PortalConfig
 
 
@@ -74,10 +77,60 @@ def test_progress_line_on_a_terminal():
     p.item_scraped(ProblemItem("c", "blocked", "u"))
     p.show(final=True)
     last = out.getvalue().split("\r")[-1]
-    assert (
-        "portals 3/3" in last and "reports 2" in last and "problems 2" in last and "listing pages 1" in last
-    )
+    assert "reports 2" in last and "problems 2" in last and "listing pages 1" in last
     assert "\x1b[K" in out.getvalue()  # redrawn in place
+
+
+class _Spider:
+    """What Progress reads from the running spider: its tracker and the store's counters."""
+
+    def __init__(self) -> None:
+        self.tracker = PortalTracker()
+        self.store_counts = Counter(
+            listing_pages=4, reports_seen=7, problems_parse_failed=2, problems_robots=1
+        )
+
+
+def test_progress_counts_portals_done_and_what_was_stored():
+    out = _Tty()
+    p = Progress(3, stream=out)
+    spider = _Spider()
+    a1, a2, b1 = {"gkwatch_portal": "a"}, {"gkwatch_portal": "a"}, {"gkwatch_portal": "b"}
+    spider.tracker.open("a", a1)
+    spider.tracker.open("a", a2)
+    spider.tracker.open("b", b1)
+    spider.tracker.close(a1)
+    spider.tracker.close(b1)
+    p.item_scraped(ReportItem(portal_id="a", url="r1"), spider=spider)
+    p.show(final=True)
+    assert "portals done 1/3" in out.getvalue().split("\r")[-1]  # b is done; a has a request open
+    spider.tracker.close(a2)
+    assert p.line() == "portals done 2/3 · listing pages 4 · reports 7 · problems 3"  # parse failures count
+
+
+def test_log_lines_do_not_run_into_the_progress_line():
+    out = _Tty()
+    p = Progress(1, stream=out)
+    p.show()
+    assert p.filter(logging.makeLogRecord({"msg": "x"})) is True
+    assert out.getvalue().endswith("\r\x1b[K")  # the line is wiped before the record is written
+    before = out.getvalue()
+    p.filter(logging.makeLogRecord({"msg": "y"}))
+    assert out.getvalue() == before  # nothing drawn since: nothing to wipe
+
+
+def test_progress_hooks_the_log_handler_scrapy_installs_when_the_crawl_opens():
+    out = _Tty()
+    p = Progress(1, stream=out)
+    handler = logging.StreamHandler(out)  # as Scrapy's root handler, created when the crawler starts
+    logging.getLogger().addHandler(handler)
+    try:
+        p.spider_opened()
+        assert p in handler.filters
+        p.detach()
+        assert p not in handler.filters
+    finally:
+        logging.getLogger().removeHandler(handler)
 
 
 def test_progress_is_silent_off_a_terminal():
@@ -90,7 +143,9 @@ def test_summary_counts_problems_by_kind():
     stats = {"gkwatch/reports_new": 4, "gkwatch/problems_blocked": 2, "gkwatch/problems_robots": 1, "x": 1}
     text = "\n".join(summary_lines(stats, 5))
     assert "5 portal(s)" in text and "reports new: 4" in text and "blocked 2, robots 1" in text
-    assert "reports changed: 0" in text
+    assert "reports changed: 0" in text and "portals not read" not in text
+    unread = "\n".join(summary_lines(stats, 5, {"b": ["blocked"], "a": []}))
+    assert "portals not read: a (nothing fetched), b (blocked)" in unread
     assert run_stats({**stats, "elapsed_time_seconds": 1.5, "start_time": object()}) == {
         "reports_new": 4, "problems_blocked": 2, "problems_robots": 1, "elapsed_seconds": 1.5,
     }  # fmt: skip

@@ -102,16 +102,21 @@ class LocalSite:
         self.host = host
         self.routes = dict(routes)
         self.hits: list[str] = []
+        self.user_agents: set[str] = set()
         site = self
 
         class _H(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes: with Nagle on, a kept-alive connection waits for the
+            # client's delayed ACK (~40 ms) before every body.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args) -> None:  # noqa: ANN002
                 pass
 
             def do_GET(self) -> None:  # noqa: N802
                 site.hits.append(self.path)
+                site.user_agents.add(self.headers.get("User-Agent", ""))
                 parts = urlsplit(self.path)
                 handler = site.routes.get(self.path) or site.routes.get(parts.path)
                 if handler is None:

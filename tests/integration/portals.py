@@ -172,6 +172,7 @@ class LocalPortals:
                 "timeout_seconds": 1.5,
                 "retries": 1,
                 "max_attachment_bytes": 2_000_000,
+                "contact": "ops@example.org",
             },
             "portals": [
                 portal("zichuan", "淄川区人民政府", self.trs),

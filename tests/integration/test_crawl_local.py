@@ -40,6 +40,31 @@ def crawled(tmp_path_factory):
         yield tp, data, first
 
 
+def descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (from /proc: children of children included)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {p for p, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's zombie waits for init to reap it)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def _db(data: Path):
     return make_engine(f"sqlite:///{data / 'gkwatch.db'}")
 
@@ -49,6 +74,8 @@ def test_crawl_exits_zero_and_summarizes(crawled):
     assert first.returncode == 0, first.stderr[-3000:]
     assert "crawl finished: 3 portal(s)" in first.stderr
     assert "reports new: " in first.stderr and "blocked 1" in first.stderr
+    assert "portals not read: blocked (blocked), robots (robots)" in first.stderr
+    assert "progress: portals done 3/3" in first.stderr
 
 
 def test_problems_are_recorded_by_kind(crawled):
@@ -72,7 +99,7 @@ def test_problems_are_recorded_by_kind(crawled):
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
 def test_killed_midway_then_rerun_finishes_without_duplicates(tmp_path, sig):
-    with LocalPortals(slow_seconds=0.4) as tp:
+    with LocalPortals(slow_seconds=0.2) as tp:
         cfg = tp.write_config(tmp_path)
         proc = subprocess.Popen(
             [sys.executable, "-m", "monitor", "crawl", "--config", str(cfg), "--portal", "zichuan"],
@@ -90,8 +117,13 @@ def test_killed_midway_then_rerun_finishes_without_duplicates(tmp_path, sig):
                     stored = s.exec(select(func.count()).select_from(Report)).one()
             except Exception:  # the crawl has not created the tables yet
                 stored = 0
+        helpers = descendants(proc.pid)  # the parser's worker processes
         os.kill(proc.pid, sig)
         proc.wait(timeout=30)
+        gone_by = time.monotonic() + 10
+        while time.monotonic() < gone_by and any(_running(p) for p in helpers):
+            time.sleep(0.2)
+        assert not [p for p in helpers if _running(p)], "worker processes outlived the crawl"
         with Session(engine) as s:
             partial = s.exec(select(func.count()).select_from(Report)).one()
         assert partial >= 1
@@ -152,7 +184,14 @@ def test_scrapy_crawl_command_runs_the_same_spider(tmp_path):
             text=True,
             timeout=120,
         )
+        user_agents = set(tp.trs.user_agents)
     assert done.returncode == 0, done.stderr[-3000:]
+    # config.yaml's crawl settings hold under `scrapy crawl` too: its contact, its timeout, its delay
+    assert len(user_agents) == 1 and "ops@example.org" in user_agents.pop()
+    assert "'DOWNLOAD_TIMEOUT': 1.5" in done.stderr and "'DOWNLOAD_DELAY_JITTER': 0" in done.stderr
+    extensions = done.stderr.split("Enabled extensions:", 1)[1].split("]", 1)[0]
+    assert "CoreStats" in extensions  # the list was read …
+    assert "telnet" not in extensions.lower() and "remote_control" not in extensions  # … and no console in it
     with Session(_db(tmp_path)) as s:
         (run,) = s.exec(select(CrawlRun)).all()
         assert (run.status, run.portal_ids) == ("finished", ["zichuan"])

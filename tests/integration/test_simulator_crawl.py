@@ -40,7 +40,8 @@ def sim_crawl(tmp_path_factory):
     from crawler.simulator import SamplePortals
 
     data = tmp_path_factory.mktemp("sim")
-    with SamplePortals(faults=True) as sim:
+    # the slow trap hangs 3 s, so the config times out after 1.5 s (the default 6 s makes each crawl wait 9 s)
+    with SamplePortals(faults=True, slow_seconds=3.0) as sim:
         cfg = sim.write_config(data)
         first = gkwatch(cfg, "crawl")
         second = gkwatch(cfg, "crawl")
@@ -60,6 +61,8 @@ def test_crawl_succeeds_with_a_summary(sim_crawl):
     assert first.returncode == 0, first.stderr[-3000:]
     assert second.returncode == 0, second.stderr[-3000:]
     assert "crawl finished: 6 portal(s)" in first.stderr
+    assert "portals not read: fuyuan (robots), tongjiang (blocked)" in first.stderr
+    assert "progress: portals done 6/6" in first.stderr  # every portal's requests came to an end
     assert "Traceback" not in first.stderr  # no callback crashed on any page
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -94,6 +95,7 @@ def test_operator_notice_after_n_consecutive_failures_once_per_streak(
     assert "淄川区人民政府" in first.message["Subject"] and "连续 3 次" in first.message["Subject"]
     assert "怀化" not in first.part("plain")
     assert "Connection refused" in first.part("plain")
+    assert re.search(r"自 2023-02-0\d 08:00（北京时间）起", first.part("plain"))  # runs start 00:00 UTC
     assert "bcc" not in {k.lower() for k in first.message.keys()}
     with session_scope(engine) as s:
         kinds = {r.kind for r in s.exec(select(Outbox))}

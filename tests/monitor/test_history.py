@@ -5,9 +5,10 @@ from __future__ import annotations
 import random
 from datetime import date
 
+from crawler.report.synthetic import consistent_cells
 from monitor.check import compute_rows
 from monitor.history import COPY_THRESHOLD, Fingerprint, _is_copy
-from monitor.rules.history import copy_ratio
+from monitor.rules.history import copy_ratio, history_findings
 from storage.db import session_scope
 from tests.monitor.builders import make_config, portal_read, report, sync, version
 
@@ -245,3 +246,23 @@ def test_one_agency_history_with_messages(engine):
     (changed,) = found[2021]
     assert changed["rule"] == "history.changed" and changed["severity"] == "info"
     assert "2022-01-20 10:00" in changed["message"] and "2022-03-02 10:00" in changed["message"]
+
+
+def test_history_findings_without_messages_name_the_same_rules_and_cells():
+    """``gkwatch check`` asks for no messages; the rules and cells must be those of the full findings."""
+    rng = random.Random(3)
+    for template, year in (("2019", 2020), ("2021", 2022)):
+        prev = _Numbers(template, year - 1, consistent_cells(template, rng))
+        cur = _Numbers(template, year, consistent_cells(template, rng))  # unrelated figures: many findings
+        full = history_findings(cur, prev)
+        bare = history_findings(cur, prev, messages=False)
+        assert full and all(f["message"] for f in full)
+        assert [(f["rule"], f["cells"], f["severity"]) for f in bare] == [
+            (f["rule"], f["cells"], f["severity"]) for f in full
+        ]
+        assert all(f["message"] == "" for f in bare)
+
+
+class _Numbers:
+    def __init__(self, template: str, year: int, cells: dict) -> None:
+        self.template, self.year, self.cells, self.prose = template, year, cells, None

@@ -112,3 +112,21 @@ def test_year_filter_and_as_of_before_any_deadline(engine, db_url, tmp_path, cap
     objs = json.loads(gkwatch_here(capsys, *args, "2021")[1])
     assert {o["status"] for o in objs} == {"not_due"} and len(objs) == 3
     assert json.loads(gkwatch_here(capsys, *args, "2019")[1]) == []  # before deadlines.first_year
+
+
+def test_config_before_the_command_is_honoured(engine, db_url, tmp_path, capsys):
+    cfg = write_config(tmp_path, db_url)
+    populate(engine)
+    assert gkwatch_here(capsys, "--config", str(cfg), "check", "--as-of", "2022-06-01")[0] == 0
+    code, out = gkwatch_here(
+        capsys, "--config", str(cfg), "status", "--as-of", "2022-06-01", "--format", "json"
+    )
+    assert code == 0 and {o["agency_id"] for o in json.loads(out)} == {"zc-zsj", "zc-gov", "evil"}
+
+
+def test_a_config_path_that_is_not_there_is_an_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert main(["check", "--config", str(tmp_path / "typo.yaml")]) == 2
+    assert "no such config file" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # no database made anywhere

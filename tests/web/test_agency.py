@@ -14,12 +14,30 @@ def test_agency_page_shows_the_evidence(client, seeded):
     html = r.text
     assert '<section class="card year" id="y2021">' in html and 'id="y2020"' in html
     assert html.index('id="y2021"') < html.index('id="y2020"')  # newest first
-    assert "2022-01-31" in html and "条例 art. 49" in html  # due date and its reason
+    assert "2022-01-31" in html and "部门，《条例》第四十九条" in html  # due date and its reason, in Chinese
+    assert "art. 49" not in html
     assert "2022-02-03" in html and "页面 PubDate 元数据" in html  # publication date and its evidence
     assert "2022-02-04 10:13（北京时间）" in html  # first_seen, in Beijing time
     assert 'href="http://www.zichuan.gov.cn/xxgk/2021nb.html"' in html
     assert f'href="/archive/{seeded.archive_sha}"' in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and HOSTILE not in html
+
+
+def test_due_reason_is_chinese_on_the_page_and_unchanged_in_the_export(client):
+    html = client.get("/").text
+    assert 'title="部门，《条例》第四十九条"' in html and "art. 49" not in html
+    assert "department, 条例 art. 49" in client.get("/export.csv").text  # data keeps the contract's text
+
+
+def test_due_reason_translation():
+    from monitor.deadlines import DEFAULTS
+    from monitor.web.labels import due_reason
+
+    for kind, (_, _, reason) in DEFAULTS.items():
+        assert "条例》第四十九条" in due_reason(reason), kind
+    assert due_reason("local deadline for 湖南省/怀化市") == "湖南省/怀化市 地方规定"
+    assert due_reason("怀化 local notice") == "怀化 local notice"  # written in config.yaml: shown as written
+    assert due_reason(None) == ""
 
 
 def test_failing_cells_are_marked_and_findings_explained(client):

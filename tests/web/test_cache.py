@@ -5,7 +5,13 @@ from __future__ import annotations
 import threading
 import time
 
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+
+from monitor.web import create_app
 from monitor.web.queries import TTLCache
+from storage.models import AgencyYearStatus
+from tests.web.conftest import login
 
 
 def test_cache_expires_and_computes_once_per_key_under_concurrency():
@@ -35,3 +41,20 @@ def test_zero_seconds_means_no_caching():
     n = iter(range(10))
     assert cache.get_or_compute("k", lambda: next(n)) == 0
     assert cache.get_or_compute("k", lambda: next(n)) == 1
+
+
+def test_anonymous_status_pages_are_shared_but_never_an_operators(seeded):
+    """The rendered page is kept for anonymous readers only: an operator's page (name, CSRF token) is
+    neither served from nor put into the shared cache."""
+    app = create_app(seeded.config, engine=seeded.engine)
+    reader, operator = TestClient(app), TestClient(app)
+    first = reader.get("/?year=2021").text
+    assert login(operator).status_code == 303
+    mine = operator.get("/?year=2021").text
+    assert "操作员：alice" in mine and 'name="csrf"' in mine
+    with seeded.engine.begin() as conn:  # what a new ``gkwatch check`` would write
+        conn.execute(update(AgencyYearStatus).values(agency="改名后的机关"))
+    assert "改名后的机关" in operator.get("/?year=2021").text  # operators always see the table as it is
+    again = TestClient(app).get("/?year=2021").text
+    assert again == first and "操作员：" not in again and 'name="csrf"' not in again  # shared, stale ≤ TTL
+    assert "改名后的机关" in TestClient(app).get("/?year=2021&page=1").text  # another query: rendered anew
