@@ -100,7 +100,8 @@ def build_site(portal: int) -> dict[str, bytes]:
             meta = {"PubDate": "2025-01-20 09:30", "ContentSource": agency, "ArticleTitle": spec.full_title}
             pages[NB + href] = render_html(spec, encoding="gbk", chrome=True, meta=meta)
             items.append(
-                f'<li><a href="./{href}" title="{spec.full_title}">{spec.full_title}</a><span>2025-01-20</span></li>'
+                f'<li><a href="./{href}" title="{spec.full_title}">{spec.full_title}</a>'
+                "<span>2025-01-20</span></li>"
             )
         name = "index.html" if p == 0 else f"index_{p}.html"
         html = (

@@ -255,9 +255,9 @@ class StorePipeline:
     """Scrapy item pipeline around ``ReportStore``; owns a CrawlRun when started by ``scrapy crawl``.
 
     Storing (archive writes with fsync, SQLite commits) runs in ONE writer thread, so writes never race
-    and the reactor keeps fetching meanwhile; parsing runs in worker processes (``GKWATCH_PARSE_PROCESSES``,
-    default one per core; 0 parses in a thread), so neither a slow LibreOffice conversion nor the parser's
-    CPU time holds up fetching or storing.
+    and the reactor keeps fetching meanwhile; parsing runs in worker processes
+    (``GKWATCH_PARSE_PROCESSES``, default cores - 1, at least 1; 0 parses in a thread), so neither a slow
+    LibreOffice conversion nor the parser's CPU time holds up fetching or storing.
     """
 
     def __init__(self, crawler):  # noqa: ANN001

@@ -112,7 +112,7 @@ class Progress:
         return True
 
     def attach(self, crawler) -> None:  # noqa: ANN001
-        """Listen to the crawl's items, and keep log lines written to the same terminal off the progress line."""
+        """Listen to the crawl's items; keep log lines written to the same terminal off the progress line."""
         crawler.signals.connect(self.item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
 
@@ -160,10 +160,9 @@ def summary_lines(stats: dict, portals: int, unread: dict[str, list[str]] | None
                 f"{p} ({'/'.join(kinds) or 'nothing fetched'})" for p, kinds in sorted(unread.items())
             )
         )
-    if isinstance(stats.get("elapsed_time_seconds"), int | float):
-        lines.append(
-            f"  time: {stats['elapsed_time_seconds']:.1f} s, {stats.get('response_received_count', 0)} responses"
-        )
+    elapsed = stats.get("elapsed_time_seconds")
+    if isinstance(elapsed, int | float):
+        lines.append(f"  time: {elapsed:.1f} s, {stats.get('response_received_count', 0)} responses")
     return lines
 
 

@@ -61,7 +61,8 @@ EXTENSIONS = {
 SPIDER_MIDDLEWARES = {"crawler.middlewares.CallbackErrorMiddleware": 950}
 ITEM_PIPELINES = {"crawler.pipelines.StorePipeline": 300}
 
-# Worker processes parsing the fetched documents (crawler.parsing): empty = one per core, 0 = in a thread.
+# Worker processes parsing the fetched documents (crawler.parsing): empty = cores - 1 (at least 1),
+# 0 = in a thread of the crawl process.
 GKWATCH_PARSE_PROCESSES = os.environ.get("GKWATCH_PARSE_PROCESSES") or None
 
 LOG_LEVEL = "INFO"
@@ -100,6 +101,7 @@ def settings_from_config(config: Config) -> dict:
         out["AUTOTHROTTLE_ENABLED"] = False
         out["DOWNLOAD_DELAY_JITTER"] = 0
     return out
+
 
 # Scrapy inspects each callback's source with ast.parse to warn about generators that return values. On
 # CPython 3.11 that check, running while parser threads work, once failed with "SystemError: AST constructor

@@ -59,7 +59,8 @@ def _site(host: str, county: str, inflight: InFlight) -> LocalSite:
     for n in range(REPORTS):
         title = f"{county}第{n}局2024年政府信息公开工作年度报告"
         routes[NB + f"202501/t20250120_{n}.html"] = page(
-            f'<html><head><meta name="PubDate" content="2025-01-20"></head><body><h1>{title}</h1></body></html>'
+            '<html><head><meta name="PubDate" content="2025-01-20"></head>'
+            f"<body><h1>{title}</h1></body></html>"
         )
     return LocalSite(host, {path: inflight.wrap(host, h) for path, h in routes.items()})
 
