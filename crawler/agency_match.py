@@ -33,25 +33,46 @@ def _norm(s: str) -> str:
 
 
 class AgencyMatcher:
-    """Matches texts against the registry, preferring the portal's own agencies."""
+    """Matches texts against the registry, preferring the portal's own agencies.
+
+    A registry holds up to ~150,000 names: rather than testing each name against a text, the text's own
+    substrings (of the lengths names have) are looked up in a dict — the cost follows the text's length,
+    not the registry's size.
+    """
 
     def __init__(self, agencies: list[AgencyConfig]):
-        self._names: list[tuple[str, AgencyConfig]] = []
+        names: list[tuple[str, AgencyConfig]] = []
         for a in agencies:
             for n in {a.name, *a.aliases}:
                 if _norm(n):
-                    self._names.append((_norm(n), a))
-        self._names.sort(key=lambda t: len(t[0]), reverse=True)
+                    names.append((_norm(n), a))
+        names.sort(key=lambda t: len(t[0]), reverse=True)
+        # name → [(rank, agency)]: rank is the place in longest-first order (ties: registry order)
+        self._by_name: dict[str, list[tuple[int, AgencyConfig]]] = {}
+        for rank, (n, a) in enumerate(names):
+            self._by_name.setdefault(n, []).append((rank, a))
+        self._lengths = sorted({len(n) for n, _ in names})
 
     def _find(self, text: str | None, portal_id: str | None) -> tuple[str, AgencyConfig] | None:
         t = _norm(text or "")
         if not t:
             return None
-        hits = [(n, a) for n, a in self._names if n in t]
+        hits: list[tuple[int, str, AgencyConfig]] = []
+        seen: set[str] = set()
+        for length in self._lengths:
+            if length > len(t):
+                break
+            for i in range(len(t) - length + 1):
+                part = t[i : i + length]
+                if part in self._by_name and part not in seen:
+                    seen.add(part)
+                    hits += [(rank, part, a) for rank, a in self._by_name[part]]
         if not hits:
             return None
-        own = [h for h in hits if portal_id and h[1].portal == portal_id]
-        return (own or hits)[0]  # sorted longest first
+        hits.sort(key=lambda h: h[0])  # longest first
+        own = [h for h in hits if portal_id and h[2].portal == portal_id]
+        _, name, agency = (own or hits)[0]
+        return name, agency
 
     def match(
         self,

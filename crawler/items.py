@@ -6,8 +6,10 @@ the pipeline archives exactly the bytes the server sent, with its headers: the e
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 from storage.types import utcnow
 
@@ -22,6 +24,11 @@ class Fetched:
     headers: dict[str, str]
     body: bytes
     fetched_at: datetime = field(default_factory=utcnow)
+
+    @cached_property
+    def sha256(self) -> str:
+        """The body's digest, computed once: it names the archive file, the Fetch row and the version."""
+        return hashlib.sha256(self.body).hexdigest()
 
     @property
     def content_type(self) -> str | None:

@@ -20,9 +20,13 @@ class Archive:
     def path_for(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
-    def put(self, data: bytes) -> str:
-        """Store bytes (if new) and return their sha256."""
-        digest = hashlib.sha256(data).hexdigest()
+    def put(self, data: bytes, sha256: str | None = None) -> str:
+        """Store bytes (if new) and return their sha256.
+
+        ``sha256``: the digest of ``data`` when the caller already has it (the crawler hashes each response
+        once, to look its version up before parsing), so that large bodies are not hashed twice.
+        """
+        digest = sha256 or hashlib.sha256(data).hexdigest()
         path = self.path_for(digest)
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)

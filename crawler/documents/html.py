@@ -6,15 +6,17 @@ become grids with rowspan/colspan expanded (a vertically merged cell repeats, a 
 appears once). Only the main content is kept: the smallest element that holds the report's key labels, or
 the element with the most paragraph text when the page is not a report.
 
-Speed (issue 2): the page is looked at in ONE Python pass after parsing (``_scan_page``: report labels, title
-candidates, chrome, which cells are plain text), never by XPath ``contains``/``translate`` (libxml2 evaluates
-those slower than it parses the page); plain cells are read in C (``tostring(method="text")``).
+Speed (issue 2): Python never walks every element of the page. ``_scan_page`` gets from libxml2 only the text
+nodes, headings, chrome tags and class/id values and looks at those (XPath ``contains``/``translate`` tests
+would cost more than parsing the page); a cell is read from its few text nodes when it has Word's shape
+(``<td><p><span>17</span></p></td>``), in C when its text is otherwise plain (``tostring(method="text")``).
 """
 
 from __future__ import annotations
 
 import html as html_lib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -164,79 +166,103 @@ def _prepare(text: str, notes: list[str]) -> str:
 
 
 def _cell_text(cell: etree._Element) -> str:
+    """The exact reading of a cell: its text in document order, a space for each line break or block inside
+    it (spaces vanish from labels, keep figures apart), nothing of what ``SKIP_TAGS`` hold but the text
+    after them (as ``_BlockWriter.walk`` reads the page)."""
     if len(cell) == 0:  # the common case: text only
         return _WS.sub(" ", cell.text).strip() if cell.text else ""
-    parts: list[str] = []
-    for node in cell.iter():
-        if node is not cell and isinstance(node.tag, str) and node.tag in SKIP_TAGS:
+    parts: list[str] = [cell.text] if cell.text else []
+    skipping = None  # the skipped element whose subtree the walk is in
+    for event, node in etree.iterwalk(cell, events=("start", "end")):
+        if node is cell:
             continue
-        if isinstance(node.tag, str) and (node.tag == "br" or (node is not cell and node.tag in BLOCK_TAGS)):
-            parts.append(" ")  # lines inside a cell: spaces vanish from labels, keep figures apart
-        if node is cell or (isinstance(node.tag, str) and node.tag not in SKIP_TAGS):
-            if node.text:
-                parts.append(node.text)
-        if node is not cell and node.tail:
-            parts.append(node.tail)
+        if skipping is not None:
+            if event == "end" and node is skipping:
+                skipping = None
+                if node.tail:
+                    parts.append(node.tail)
+            continue
+        if event == "end":
+            if node.tail:
+                parts.append(node.tail)
+            continue
+        tag = node.tag
+        if not isinstance(tag, str):
+            continue
+        if tag in SKIP_TAGS:
+            skipping = node
+            continue
+        if tag == "br" or tag in BLOCK_TAGS:
+            parts.append(" ")
+        if node.text:
+            parts.append(node.text)
     return _WS.sub(" ", "".join(parts)).strip()
 
 
 # Descendants that make a cell's text more than the concatenation of its text nodes.
 _SEPARATING = frozenset(BLOCK_TAGS) | {"br"}
 _SPECIAL_IN_CELL = _SEPARATING | frozenset(SKIP_TAGS)
-_ROW_GROUP = frozenset({"tr", "thead", "tbody", "tfoot", "caption", "colgroup"})
+_OPENING_BLOCKS = frozenset(BLOCK_TAGS) - {"table"}  # may open a plain cell (see ``_is_plain``)
 
 
 def _plain_cells(table: etree._Element) -> set[etree._Element]:
-    """The cells whose text is just all their text nodes run together (read in C by ``_plain_text``).
-
-    A cell qualifies when nothing in it separates lines or is skipped, except one block element that opens
-    the cell (Word's ``<td><p><span>…</span></p></td>``): the space ``_cell_text`` puts before that block is
-    stripped anyway. One pass over the table instead of one walk per cell (``_scan_part``, which does it for
-    the whole page); an element is only ever counted against the cell it follows (a cell or row misplaced
-    inside a cell counts against it), so a doubt sends the cell down the exact (slow) path.
-    """
+    """The cells whose text is just all their text nodes run together (read in C by ``_plain_text``)."""
     if next(table.iterdescendants("table"), None) is not None:
         return set()  # a layout table: its cells hold tables, read the exact way
-    scan = _PageScan()
-    _scan_part(table.iter(), scan, markers=False, content=True)
-    return scan.plain_cells
+    return {cell for cell in table.iter("td", "th") if _is_plain(cell)}
 
 
-# Where a cell or row starts a new one of its table, not an element misplaced inside a cell.
-_TABLE_PARTS = frozenset({"table", "tbody", "thead", "tfoot", "tr"})
+def _is_plain(cell: etree._Element) -> bool:
+    """Whether ``_cell_text`` would give the cell's text nodes run together (``_plain_text``, read in C).
+
+    True when nothing in the cell separates lines or is skipped, except one block element that opens the
+    cell (Word's ``<td><p><span>…</span></p></td>``): the space ``_cell_text`` puts before that block is
+    stripped anyway. Decided from the cell's own descendants (a cell holds two or three elements), never
+    from a walk of the page: lxml's tag filters cost more to set up per cell than this loop.
+    """
+    if len(cell) == 0:
+        return True
+    first = cell[0]
+    opening = (
+        first.tag in _OPENING_BLOCKS and not (cell.text or "").strip()
+    )  # the one special allowed, if it opens the cell
+    for node in cell.iterdescendants():
+        tag = node.tag
+        if tag in _SPECIAL_IN_CELL and not (opening and node is first):
+            return False
+        if not isinstance(tag, str):
+            return False  # an entity or anything unusual: the exact reading decides
+    return True
 
 
-def _nested_in(el: etree._Element, cell: etree._Element) -> bool:
-    """Whether a cell/row tag sits inside ``cell`` (broken markup) instead of after it."""
-    parent = el.getparent()
-    if parent is None or parent.tag in _TABLE_PARTS:
-        return False
-    return any(a is cell for a in el.iterancestors())
+def _read_cell(cell: etree._Element) -> str:
+    """A cell's text: read in C when it is plain (``_is_plain``), else the exact way (``_cell_text``)."""
+    n = len(cell)
+    if n == 0:  # text only: what both readings give
+        return _plain(cell.text) if cell.text else ""
+    if n == 1:  # Word's <td><p><span>17</span></p></td>: its four text nodes, without asking libxml2
+        block = cell[0]
+        if block.tag in _OPENING_BLOCKS and len(block) == 1:
+            inner = block[0]
+            tag = inner.tag
+            if tag.__class__ is str and tag not in _SPECIAL_IN_CELL and len(inner) == 0:
+                outer = cell.text
+                if not outer or not outer.strip():
+                    return _plain(
+                        f"{outer or ''}{block.text or ''}{inner.text or ''}{inner.tail or ''}{block.tail or ''}"
+                    )
+    return _plain_text(cell) if _is_plain(cell) else _cell_text(cell)
 
 
-def _plain_of(
-    cells: list[etree._Element], specials: dict[etree._Element, list[etree._Element]]
-) -> set[etree._Element]:
-    plain = set()
-    for cell in cells:
-        found = specials.get(cell)
-        if not found or (
-            len(found) == 1
-            and found[0].tag in BLOCK_TAGS
-            and found[0].tag != "table"
-            and len(cell) > 0
-            and cell[0] is found[0]
-            and not (cell.text or "").strip()
-        ):
-            plain.add(cell)
-    return plain
-
-
-def _plain_text(cell: etree._Element) -> str:
-    text = etree.tostring(cell, method="text", encoding=str, with_tail=False)
+def _plain(text: str) -> str:
+    """A plain cell's text nodes run together, spaces collapsed (``_cell_text``'s result for such a cell)."""
     if text.isalnum():  # a number or a label without spaces, punctuation or invisible characters
         return text
     return _WS.sub(" ", text).strip()
+
+
+def _plain_text(cell: etree._Element) -> str:
+    return _plain(etree.tostring(cell, method="text", encoding=str, with_tail=False))
 
 
 def _own_rows(table: etree._Element) -> list[etree._Element]:
@@ -250,17 +276,19 @@ def table_grid(
 ) -> list[list[str]]:
     """The table as a grid of cell texts with rowspan/colspan expanded (caps from ``limits``).
 
-    ``plain`` holds cells known to be plain (``_PageScan.plain_cells``); else the table is looked at here.
+    ``plain`` holds the cells to read as plain (``_plain_cells``); by default each cell is judged as it is read.
     """
     trs = _own_rows(table)
     if len(trs) > MAX_TABLE_ROWS:
         notes.append(f"table cut at {MAX_TABLE_ROWS} rows")
         trs = trs[:MAX_TABLE_ROWS]
     if plain is None:
-        plain = _plain_cells(table)
-    grid = _grid_by_rows(trs, plain)
+        read = _read_cell
+    else:
+        read = lambda cell: _plain_text(cell) if cell in plain else _cell_text(cell)  # noqa: E731
+    grid = _grid_by_rows(trs, read)
     if grid is None:  # near the cell cap: the exact placement decides where the table is cut
-        grid = _grid_capped(trs, plain, notes)
+        grid = _grid_capped(trs, read, notes)
     return grid
 
 
@@ -272,7 +300,7 @@ def _cell_spans(cell: etree._Element) -> tuple[int, int]:
     )
 
 
-def _grid_by_rows(trs: list[etree._Element], plain: set[etree._Element]) -> list[list[str]] | None:
+def _grid_by_rows(trs: list[etree._Element], read: Callable[[etree._Element], str]) -> list[list[str]] | None:
     """The grid built row by row (what ``_grid_capped`` does, with less bookkeeping per cell), or None
     when the table may reach ``MAX_TABLE_CELLS`` positions."""
     below: dict[int, dict[int, str]] = {}  # row → {column: text} of cells spanning down from rows above
@@ -293,7 +321,7 @@ def _grid_by_rows(trs: list[etree._Element], plain: set[etree._Element]) -> list
             if spanned:
                 while col in placed:
                     col += 1
-            text = _plain_text(cell) if cell in plain else _cell_text(cell)
+            text = read(cell)
             placed[col] = text
             if cell.get("rowspan") is None and cell.get("colspan") is None:  # most cells: nothing to spread
                 col += 1
@@ -319,7 +347,9 @@ def _grid_by_rows(trs: list[etree._Element], plain: set[etree._Element]) -> list
     return grid
 
 
-def _grid_capped(trs: list[etree._Element], plain: set[etree._Element], notes: list[str]) -> list[list[str]]:
+def _grid_capped(
+    trs: list[etree._Element], read: Callable[[etree._Element], str], notes: list[str]
+) -> list[list[str]]:
     occupied: dict[tuple[int, int], str] = {}
     widths = [0] * len(trs)
     for r, tr in enumerate(trs):
@@ -330,7 +360,7 @@ def _grid_capped(trs: list[etree._Element], plain: set[etree._Element], notes: l
             while (r, col) in occupied:
                 col += 1
             rowspan, colspan = _cell_spans(cell)
-            text = _plain_text(cell) if cell in plain else _cell_text(cell)
+            text = read(cell)
             for dr in range(min(rowspan, len(trs) - r)):
                 for dc in range(colspan):
                     occupied[(r + dr, col + dc)] = text if dc == 0 else ""
@@ -349,11 +379,10 @@ def _rows(occupied: dict[tuple[int, int], str], widths: list[int]) -> list[list[
 class _BlockWriter:
     """Walks the content tree and writes paragraphs (one per block element or <br>) and tables."""
 
-    def __init__(self, notes: list[str], plain_cells: set[etree._Element] | None = None):
+    def __init__(self, notes: list[str]):
         self.blocks: list[Block] = []
         self.parts: list[str] = []
         self.notes = notes
-        self.plain_cells = plain_cells
 
     def flush(self) -> None:
         text = _WS.sub(" ", "".join(self.parts)).strip()
@@ -370,7 +399,7 @@ class _BlockWriter:
             return
         if tag == "table" and not any(True for _ in el.iterdescendants("table")):
             self.flush()
-            grid = table_grid(el, self.notes, self.plain_cells)
+            grid = table_grid(el, self.notes)
             if grid:
                 self.blocks.append(Table(grid))
             return
@@ -403,110 +432,78 @@ _TITLE_CASE = str.maketrans("TITLE", "title")  # what XPath's translate(@class, 
 
 @dataclass
 class _PageScan:
-    """What the later steps need from the whole page, found in ONE pass over it.
+    """What the later steps need from the whole page, found by two XPath queries that libxml2 answers in C.
 
-    Each step used to search the tree itself (three XPath queries whose ``contains``/``translate`` tests
-    cost more than parsing the page, and a walk of every table cell); one Python loop that reads every
-    element once is several times faster. The lists are in document order.
+    A Python loop over every element (~950 on a report page) costs more than parsing the page: reading an
+    element's tag, text or attributes from Python is a fraction of a microsecond each. So libxml2 hands over
+    only what can matter — every text node of ``<body>`` (for the report labels) and the headings, chrome
+    tags and class/id attribute values of the page — and Python looks at those. The lists are in document
+    order.
     """
 
     markers: list[etree._Element] = field(default_factory=list)  # own text holds a report label (in <body>)
     titles: list[etree._Element] = field(default_factory=list)  # <h1>-<h3>, or "title" in class/id
-    chrome: list[etree._Element] = field(default_factory=list)  # navigation, headers, footers (in <body>)
-    plain_cells: set[etree._Element] = field(default_factory=set)  # see ``_plain_cells`` (in <body>)
+    # Navigation, headers and footers (anywhere: the caller keeps those inside the content element only).
+    chrome: list[etree._Element] = field(default_factory=list)
+
+
+# Text nodes (as lxml "smart" strings that know their element); and, in document order, the elements whose
+# tag makes them a title candidate or chrome, and every class/id value (with its element).
+_TEXT_NODES = etree.XPath("descendant::text()")
+_ROLE_NODES = etree.XPath(
+    " | ".join(f"descendant-or-self::{tag}" for tag in (*_HEADINGS, *sorted(CHROME_TAGS)))
+    + " | descendant-or-self::*/@class | descendant-or-self::*/@id"
+)
 
 
 def _scan_page(root: etree._Element, body: etree._Element | None) -> _PageScan:
-    """Markers, chrome and cells are looked for in ``body`` (in the whole page when it has none: all but
-    markers), title candidates everywhere."""
+    """Markers are looked for in ``body`` (none when the page has none), title candidates and chrome
+    everywhere."""
     scan = _PageScan()
-    if body is None:
-        _scan_part(root.iter(), scan, markers=False, content=True)
-        return scan
-    _scan_part((root,), scan, markers=False, content=False)
-    for child in root:
-        inside = child is body
-        _scan_part(child.iter(), scan, markers=inside, content=inside, top=child)
+    if body is not None:
+        search = _MARKER.search
+        for text in _TEXT_NODES(body):
+            if search(text):
+                # A label in an element's text belongs to it; in its tail, to its parent (as XPath's text()).
+                el = text.getparent()
+                scan.markers.append(el.getparent() if text.is_tail else el)
+    titles: set[etree._Element] = set()
+    chrome: set[etree._Element] = set()
+    for node in _ROLE_NODES(root):
+        if isinstance(node, etree._Element):
+            title = node.tag in _HEADINGS
+            el, is_chrome = node, not title
+        else:  # a class or id value: most are Word's MsoNormal, answered by one dict lookup
+            roles = _VALUE_ROLES.get(node)
+            if roles is None:
+                roles = _value_roles(str(node))  # a plain str: the cache must not hold the tree
+            if roles is _NO_ROLE:
+                continue
+            title, chrome_word = roles
+            el = node.getparent()
+            is_chrome = chrome_word and el.tag in _NAMED_CHROME_TAGS
+        if title and el not in titles:
+            titles.add(el)
+            scan.titles.append(el)
+        if is_chrome and el not in chrome:
+            chrome.add(el)
+            scan.chrome.append(el)
     return scan
 
 
-@lru_cache(maxsize=4096)
-def _attribute_roles(cls: str | None, ident: str | None) -> tuple[bool, bool]:
-    """(a title candidate, a chrome name) for a class/id pair: pages repeat a few pairs hundreds of times."""
-    title = bool(cls and "title" in cls.translate(_TITLE_CASE)) or bool(
-        ident and "title" in ident.translate(_TITLE_CASE)
-    )
-    return title, _chrome_name(cls, ident)
+_NO_ROLE = (False, False)
+_VALUE_ROLES: dict[str, tuple[bool, bool]] = {}  # class/id value -> (names a title, names chrome)
 
 
-# What a tag can be to the scan, as bit flags: one dict lookup per element instead of five set lookups.
-_HEADING, _CHROME_TAG, _NAMED_CHROME, _CELL, _ROW_GROUP_TAG, _SPECIAL, _TABLE = (1 << i for i in range(7))
-_TAG_KINDS: dict[str, int] = {}
-for _tags, _flag in (
-    (_HEADINGS, _HEADING),
-    (CHROME_TAGS, _CHROME_TAG),
-    (_NAMED_CHROME_TAGS, _NAMED_CHROME),
-    (("td", "th"), _CELL),
-    (_ROW_GROUP, _ROW_GROUP_TAG),
-    (_SPECIAL_IN_CELL - _ROW_GROUP - {"td", "th"}, _SPECIAL),
-    (("table",), _TABLE),
-):
-    for _tag in _tags:
-        _TAG_KINDS[_tag] = _TAG_KINDS.get(_tag, 0) | _flag
-
-
-def _scan_part(
-    elements, scan: _PageScan, *, markers: bool, content: bool, top: etree._Element | None = None
-) -> None:
-    found_in, titles, chrome_found = scan.markers, scan.titles, scan.chrome
-    cells: list[etree._Element] = []
-    specials: dict[etree._Element, list[etree._Element]] = {}
-    cell = None
-    search = _MARKER.search
-    for el in elements:
-        tag = el.tag
-        element = isinstance(tag, str)
-        if markers:
-            # A label in an element's text belongs to it; in its tail, to its parent (as XPath's text()).
-            if element:
-                text = el.text
-                if text and search(text):
-                    found_in.append(el)
-            if el is not top:
-                tail = el.tail
-                if tail and search(tail):
-                    found_in.append(el.getparent())
-        if not element:
-            continue
-        kind = _TAG_KINDS.get(tag, 0)
-        cls, ident = el.get("class"), el.get("id")
-        if cls is None and ident is None:
-            title = chrome = False
-        else:
-            title, chrome = _attribute_roles(cls, ident)
-        if title or kind & _HEADING:
-            titles.append(el)
-        if not content or not kind:
-            continue
-        if kind & _CHROME_TAG or (chrome and kind & _NAMED_CHROME):
-            chrome_found.append(el)
-        # Cells, and what in them needs the exact reading (as ``_plain_cells`` for one table).
-        if kind & _CELL:
-            if cell is not None and _nested_in(el, cell):
-                specials.setdefault(cell, []).append(el)
-            cell = el
-            cells.append(el)
-        elif kind & _ROW_GROUP_TAG:
-            if cell is not None and _nested_in(el, cell):
-                specials.setdefault(cell, []).append(el)
-            else:
-                cell = None
-        elif kind & _SPECIAL:
-            if cell is not None:
-                specials.setdefault(cell, []).append(el)
-            if kind & _TABLE:
-                cell = None
-    scan.plain_cells.update(_plain_of(cells, specials))
+def _value_roles(value: str) -> tuple[bool, bool]:
+    """Whether a class/id value names a title (what XPath's translate(@class, 'TITLE', 'title') did) and
+    whether it names chrome (``_chrome_name``); remembered, as pages repeat a few values hundreds of times."""
+    title, chrome = "title" in value.translate(_TITLE_CASE), _chrome_name(value, None)
+    roles = (title, chrome) if title or chrome else _NO_ROLE
+    if len(_VALUE_ROLES) > 4096:
+        _VALUE_ROLES.clear()
+    _VALUE_ROLES[value] = roles
+    return roles
 
 
 def _marker_elements(candidates: list[etree._Element]) -> list[etree._Element]:
@@ -694,7 +691,7 @@ def read_html(data: bytes, fallback_charset: str | None = None) -> Document:
     # Title candidates inside the content are its own headings (decided before chrome is cut out of it).
     titles = [el for el in scan.titles if el is not content and not _inside(el, content)]
     _drop_chrome(content, markers, scan.chrome)
-    writer = _BlockWriter(notes, scan.plain_cells)
+    writer = _BlockWriter(notes)
     title = _outside_title(titles)
     if title:
         writer.blocks.append(Paragraph(title))

@@ -35,6 +35,11 @@ _JS_REDIRECT = re.compile(
 )
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _META_REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\";]+)", re.I)
+# What an attachment's raw href must contain for ``is_attachment`` to accept it (an extension, maybe
+# percent-encoded in a download script's query).
+_MAY_BE_ATTACHMENT = re.compile(
+    r"(?:\.|%2e)(?:" + "|".join(e[1:] for e in ATTACHMENT_EXTENSIONS) + r")(?![a-z0-9])", re.I
+)
 
 
 @dataclass
@@ -88,14 +93,27 @@ class Platform:
 
 
 def parse_html(text: str):
-    """An lxml tree for a page, tolerant of the broken markup portals serve."""
-    text = _XML_DECLARATION.sub("", text, count=1)  # lxml refuses str input that declares an encoding
-    if not text.strip():
-        text = "<html></html>"
+    """An lxml tree for a page, tolerant of the broken markup portals serve.
+
+    The spider asks several helpers about one page (shell redirect? article? a list after all?), each
+    with the same decoded ``text`` object: the last tree is remembered by that object's identity, so a page
+    is parsed once, not once per helper. Trees handed out are therefore shared: nothing may modify them.
+    """
+    last_text, last_tree = _last_parsed
+    if text is last_text:
+        return last_tree
+    source = _XML_DECLARATION.sub("", text, count=1)  # lxml refuses str input that declares an encoding
+    if not source.strip():
+        source = "<html></html>"
     try:
-        return lxml_html.fromstring(text)
+        tree = lxml_html.fromstring(source)
     except (etree.ParserError, ValueError):
-        return lxml_html.fromstring("<html></html>")
+        tree = lxml_html.fromstring("<html></html>")
+    _last_parsed[:] = [text, tree]
+    return tree
+
+
+_last_parsed: list = [None, None]  # (text, tree) of the page parsed last
 
 
 def clean(s: str | None) -> str:
@@ -194,15 +212,18 @@ def redirect_target(url: str, text: str) -> str | None:
     return None
 
 
-def links(url: str, tree, *, only=None, with_dates: bool = True) -> list[Link]:  # noqa: ANN001
+def links(url: str, tree, *, only=None, with_dates: bool = True, hint=None) -> list[Link]:  # noqa: ANN001
     """Every <a href> of a page, absolute, with its text and the date printed beside it.
 
-    ``only`` filters absolute URLs before the (costlier) text and date are read.
+    ``only`` filters absolute URLs before the (costlier) text and date are read; ``hint``, a regex every
+    raw href that ``only`` accepts matches, skips most links before they are even made absolute.
     """
     out: list[Link] = []
     for a in tree.iter("a"):
         href = (a.get("href") or "").strip()
         if not href or href.startswith(("javascript:", "#", "mailto:")):
+            continue
+        if hint is not None and not hint.search(href):
             continue
         absolute = urljoin(url, href)
         if only is not None and not only(absolute):
@@ -229,6 +250,25 @@ def date_beside(a) -> str | None:
     return find_date(rest)
 
 
+def visible_text_of(node) -> str:  # noqa: ANN001
+    """A node's text without its scripts and styles, leaving the (shared) tree as it is.
+
+    The text of the whole node comes from one XPath ``string()`` (fast, in C); each script's and style's
+    own text is then cut out of it, in document order, where it stands.
+    """
+    full = node.xpath("string()")
+    parts, pos = [], 0
+    for el in node.iter("script", "style"):
+        inner = el.xpath("string()")
+        at = full.find(inner, pos) if inner else -1
+        if at < 0:
+            continue
+        parts.append(full[pos:at])
+        pos = at + len(inner)
+    parts.append(full[pos:])
+    return "".join(parts)
+
+
 def read_article(url: str, text: str) -> Article:
     """The 《政府网站发展指引》 meta tags, visible date, title and attachments of any article page."""
     tree = parse_html(text)
@@ -242,10 +282,9 @@ def read_article(url: str, text: str) -> Article:
             if nodes and node_text(nodes[0]):
                 title = node_text(nodes[0])
                 break
-    atts = links(url, tree, only=is_attachment, with_dates=False)
-    etree.strip_elements(tree, "script", "style", with_tail=False)
+    atts = links(url, tree, only=is_attachment, with_dates=False, hint=_MAY_BE_ATTACHMENT)
     body = tree.find("body")
-    body_text = clean((body if body is not None else tree).text_content())
+    body_text = clean(visible_text_of(body if body is not None else tree))
     return Article(
         title=title,
         meta=meta,
@@ -254,7 +293,7 @@ def read_article(url: str, text: str) -> Article:
         content_source=meta.get("contentsource") or None,
         column_name=meta.get("columnname") or None,
         attachments=atts,
-        has_tables=bool(tree.xpath("//table")) and "本年新收" in body_text.replace(" ", ""),
+        has_tables="本年新收" in body_text.replace(" ", "") and bool(tree.xpath("//table")),
     )
 
 

@@ -22,6 +22,29 @@ def norm(text: str | None) -> str:
     return _KEEP.sub("", unicodedata.normalize("NFKC", text or ""))
 
 
+def norm_text(text: str | None) -> str:
+    """``norm`` of a whole document's text, without caching the text (a cache of thousands of documents'
+    texts would hold hundreds of megabytes).
+
+    CJK ideographs are NFKC-stable and never compose with their neighbours, so only the runs between them
+    are normalized (mostly a lone ``，`` or a number, hence their cache): NFKC over a whole report takes
+    CPython's slow path as soon as it holds one full-width comma.
+    """
+    return _NON_CJK_RUN.sub(_norm_run, text or "")
+
+
+_NON_CJK_RUN = re.compile(r"[^\u4e00-\u9fff]+")
+
+
+@lru_cache(maxsize=8192)
+def _norm_run_text(run: str) -> str:
+    return _KEEP.sub("", unicodedata.normalize("NFKC", run))
+
+
+def _norm_run(m: re.Match[str]) -> str:
+    return _norm_run_text(m.group())
+
+
 # 表三 rows, most specific first. Each entry: (row key, any of these substrings).
 _S3_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("carried_forward", ("结转下年度", "下年度继续办理")),

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from crawler.documents.model import Document, Paragraph
-from crawler.report.labels import norm
+from crawler.report.labels import norm_text
 from crawler.report.template import SECTIONS
 
 # Spaces between CJK characters or digits. The pattern starts with the space class and checks the character
@@ -82,7 +82,9 @@ def find_title(text: str) -> tuple[str, str | None, int] | None:
     return title, agency, int(m.group("year"))
 
 
-def read_metadata(doc: Document) -> ReportMetadata:
+def read_metadata(doc: Document, text: str | None = None, normalized: str | None = None) -> ReportMetadata:
+    """``text`` and ``normalized`` are ``doc.text()`` and ``norm_text(doc.text())`` when the caller has them
+    (``norm_text`` drops the spaces ``squeeze`` drops, so the squeezed text normalizes the same)."""
     md = ReportMetadata()
     head = squeeze(_head_text(doc))
     found = find_title(head)
@@ -104,7 +106,7 @@ def read_metadata(doc: Document) -> ReportMetadata:
     if md.agency is None and doc.meta.get("ContentSource"):
         md.agency = _clean_agency(doc.meta.get("ContentSource"))
 
-    text = squeeze(doc.text())
+    text = squeeze(doc.text() if text is None else text)
     p = _PERIOD.search(text)
     if p:
         md.period = (
@@ -118,7 +120,8 @@ def read_metadata(doc: Document) -> ReportMetadata:
     body = prose.split("总体情况", 1)[1] if "总体情况" in prose else prose
     md.prose_years = [int(y) for y in _YEAR_IN_PROSE.findall(body[:3000])]
 
-    normalized = norm(text)
+    if normalized is None:
+        normalized = norm_text(text)
     for numeral, _name in SECTIONS:
         # The heading's key words suffice: numbering styles and small wordings vary (及/和改进情况).
         if all(any(k in normalized for k in alternatives) for alternatives in SECTION_KEYS[numeral]):

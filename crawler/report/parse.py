@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crawler.documents.model import Document, UnreadableDocument
-from crawler.report.labels import MARKERS_2021, norm, template_scores
+from crawler.report.labels import MARKERS_2021, norm_text, template_scores
 from crawler.report.metadata import read_metadata
 from crawler.report.tables import read_tables
 from crawler.report.template import cell_keys, expected_template_for_year, get_template
@@ -57,13 +57,13 @@ class ParsedReport:
 MIN_MARKERS = 3
 
 
-def detect_template(doc: Document, year: int | None) -> str | None:
+def detect_template(doc: Document, year: int | None, normalized: str | None = None) -> str | None:
     """Which national format the document follows, from the labels only that format prints.
 
     A document with neither format's labels and no 表三 is not a report (``None``). One with 表三 but no
     distinguishing label (表二 missing) is taken to follow the format due for its year.
     """
-    text = norm(doc.text())
+    text = norm_text(doc.text()) if normalized is None else normalized  # the caller's norm_text(doc.text())
     s19, s21 = template_scores(text)
     has_s3 = "本年新收" in text and ("结转下年度" in text or "予以公开" in text)
     # A single marker word (a news item or a README mentioning 政府集中采购) does not make a report.
@@ -82,7 +82,10 @@ def parse_document(doc: Document, filename: str | None = None) -> ParsedReport:
     """Recognize and check a document that has been read."""
     from monitor.rules import check_report
 
-    md = read_metadata(doc)
+    # Read and normalized once: the metadata and the format detection both look at all of it.
+    text = doc.text()
+    normalized = norm_text(text)
+    md = read_metadata(doc, text, normalized)
     pr = ParsedReport(
         file=filename,
         format=doc.format,
@@ -92,7 +95,7 @@ def parse_document(doc: Document, filename: str | None = None) -> ParsedReport:
         prose=doc.prose(),
         notes=list(doc.notes),
     )
-    pr.template = detect_template(doc, md.year)
+    pr.template = detect_template(doc, md.year, normalized)
     if pr.template is None:
         return pr
     reading = read_tables(doc, get_template(pr.template))

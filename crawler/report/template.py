@@ -202,6 +202,7 @@ class Template:
         return tuple(r for r in self.s3 if r.outcome)
 
 
+@cache  # a Template is frozen: one per format, not one per report read
 def get_template(name: str) -> Template:
     if name == "2019":
         return Template("2019", S2_2019, S3_2019)

@@ -86,6 +86,10 @@ def classify_failure(failure) -> tuple[str, str]:  # noqa: ANN001 (twisted Failu
 
 class PortalSpider(Spider):
     name = "portal"
+    # Scrapy starts CONCURRENT_ITEMS tasks for the output of every response (100 by default); a callback
+    # here yields one item and at most a listing's worth of requests, and 100 tasks per page cost more
+    # than reading the page. Items still wait for their parse concurrently across responses.
+    custom_settings = {"CONCURRENT_ITEMS": 16}
 
     def __init__(
         self,

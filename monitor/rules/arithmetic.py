@@ -8,6 +8,7 @@ and the non-zero terms — the cells a reader has to look at.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any
 
 from crawler.report.template import (
@@ -61,44 +62,50 @@ def _balance(cells: Mapping[str, Value], col: str) -> dict[str, Any] | None:
     )
 
 
-def arithmetic_findings(template: str, cells: Mapping[str, Value]) -> list[dict[str, Any]]:
+SumSpec = tuple[str, str, tuple[str, ...], str, str]  # ``_sum_rule``'s arguments after ``cells``
+
+
+@cache
+def _sums(template: str) -> tuple[tuple[SumSpec, ...], tuple[SumSpec, ...]]:
+    """Every sum of a template, spelled out once per template instead of once per report: 表三's row and
+    column sums (checked before the balances), and 表四's (after them)."""
     t = get_template(template)
-    out: list[dict[str, Any]] = []
-    for row in t.s3:
-        f = _sum_rule(
-            cells,
+    s3: list[SumSpec] = [
+        (
             "s3.row_total",
             f"s3.{row.key}.total",
-            [f"s3.{row.key}.{c}" for c in S3_APPLICANT_COLUMNS],
+            tuple(f"s3.{row.key}.{c}" for c in S3_APPLICANT_COLUMNS),
             row_label(template, "s3", row.key),
             "sum of applicant columns",
         )
-        if f:
-            out.append(f)
-    for col in S3_COLUMNS:
-        f = _sum_rule(
-            cells,
+        for row in t.s3
+    ]
+    s3 += [
+        (
             "s3.results_total",
             f"s3.results_total.{col.key}",
-            [f"s3.{r.key}.{col.key}" for r in t.s3_outcome_rows],
+            tuple(f"s3.{r.key}.{col.key}" for r in t.s3_outcome_rows),
             f"（七）总计 · {col.label}",
             "sum of （一）…（六）",
         )
-        if f:
-            out.append(f)
-    for col in S3_COLUMNS:
-        f = _balance(cells, col.key)
-        if f:
-            out.append(f)
-    for g in S4_GROUPS:
-        f = _sum_rule(
-            cells,
+        for col in S3_COLUMNS
+    ]
+    s4 = [
+        (
             "s4.total",
             f"s4.{g.key}.total",
-            [f"s4.{g.key}.{c.key}" for c in S4_COLUMNS if c.key != "total"],
+            tuple(f"s4.{g.key}.{c.key}" for c in S4_COLUMNS if c.key != "total"),
             g.label,
             "维持+纠正+其他+尚未审结",
         )
-        if f:
-            out.append(f)
+        for g in S4_GROUPS
+    ]
+    return tuple(s3), tuple(s4)
+
+
+def arithmetic_findings(template: str, cells: Mapping[str, Value]) -> list[dict[str, Any]]:
+    s3_sums, s4_sums = _sums(template)
+    out = [f for spec in s3_sums if (f := _sum_rule(cells, *spec))]
+    out += [f for col in S3_COLUMNS if (f := _balance(cells, col.key))]
+    out += [f for spec in s4_sums if (f := _sum_rule(cells, *spec))]
     return out

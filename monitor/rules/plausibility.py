@@ -8,6 +8,7 @@ prose naming another year (copied from last year's report).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 from crawler.report.template import cell_keys, column_of
@@ -25,9 +26,9 @@ def plausibility_findings(
     prose_years: list[int],
 ) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    for key in cell_keys(template):
+    for key in _money_keys(template):
         v = cells.get(key)
-        if v is not None and column_of(template, key).money and v >= MONEY_LIMIT:
+        if v is not None and v >= MONEY_LIMIT:
             out.append(finding("plausibility.money_unit", [key], f"{v:g}万元：可能误将“元”作“万元”填写"))
     if template == "2019":
         for item in ("regulations", "normative_docs"):
@@ -54,6 +55,12 @@ def plausibility_findings(
             )
         )
     return out
+
+
+@cache
+def _money_keys(template: str) -> tuple[str, ...]:
+    """The 万元 cells of a template, in reading order."""
+    return tuple(key for key in cell_keys(template) if column_of(template, key).money)
 
 
 def regulations_findings(

@@ -36,7 +36,7 @@ def _random_tables(n: int, seed: int) -> list[str]:
 
 def _exact_grid(table: etree._Element) -> list[list[str]]:
     """The grid with every cell read by the exact walk and placed by the exact (capped) placement."""
-    return html._grid_capped(html._own_rows(table), set(), [])
+    return html._grid_capped(html._own_rows(table), html._cell_text, [])
 
 
 def test_plain_cells_and_row_grid_match_the_exact_reading():
@@ -51,7 +51,8 @@ def test_plain_cells_and_row_grid_match_the_exact_reading():
         for table in root.iter("table"):
             plain = html._plain_cells(table)
             plain_seen += len(plain)
-            assert html.table_grid(table, []) == _exact_grid(table), markup
+            assert html.table_grid(table, []) == _exact_grid(table), markup  # cells judged as read
+            assert html.table_grid(table, [], plain) == _exact_grid(table), markup
             checked += 1
     assert checked > 1500 and plain_seen > 500  # the fast path was taken, and often
 
@@ -137,7 +138,94 @@ def test_tables_past_the_cell_cap_are_cut_where_the_exact_placement_cuts_them(mo
             notes: list[str] = []
             exact_notes: list[str] = []
             grid = html.table_grid(table, notes)
-            assert grid == html._grid_capped(html._own_rows(table), set(), exact_notes)
+            assert grid == html._grid_capped(html._own_rows(table), html._cell_text, exact_notes)
             assert notes == exact_notes
             cut += bool(notes)
     assert cut >= 1
+
+
+# Word's cell shape and its near misses: what ``_read_cell`` reads without libxml2 must be the exact reading.
+_CELL_TEXTS = ("", " ", "\u3000", "\n ", "x", "1 7", "\u00a0", "本年新收", "\u200b2")
+_CELL_INNER = (
+    "<span>{}</span>",
+    "<b>{}</b>",
+    "<br>{}",
+    "<span>{}<i>i</i></span>",
+    "<script>{}</script>",
+    "{}",
+)
+
+
+def test_word_shaped_cells_read_fast_as_the_exact_reading():
+    rng = random.Random(7)
+    fast = 0
+    for _ in range(3000):
+        t = [rng.choice(_CELL_TEXTS) for _ in range(5)]
+        block = rng.choice(("p", "div", "h3", "table", "span"))
+        inner = rng.choice(_CELL_INNER).format(t[2])
+        markup = f"<table><tr><td>{t[0]}<{block}>{t[1]}{inner}{t[3]}</{block}>{t[4]}</td></tr></table>"
+        root = etree.fromstring(markup, _PARSER)
+        for cell in root.iter("td"):
+            assert html._read_cell(cell) == html._cell_text(cell), markup
+            fast += len(cell) == 1 and html._is_plain(cell)
+    assert fast > 300
+
+
+def _slow_scan(root: etree._Element) -> tuple[set, list, list]:
+    """What ``_scan_page`` finds, by looking at every element from Python (as the reader once did)."""
+    body = root.find("body")
+    markers = set()
+    for el in body.iter() if body is not None else ():
+        if isinstance(el.tag, str) and el.text and html._MARKER.search(el.text):
+            markers.add(el)
+        if el is not body and el.tail and html._MARKER.search(el.tail):
+            markers.add(el.getparent())
+    titles, chrome = [], []
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        cls, ident = el.get("class"), el.get("id")
+        if el.tag in html._HEADINGS or any(
+            v and "title" in v.translate(html._TITLE_CASE) for v in (cls, ident)
+        ):
+            titles.append(el)
+        if el.tag in html.CHROME_TAGS or (
+            el.tag in html._NAMED_CHROME_TAGS and html._chrome_name(cls, ident)
+        ):
+            chrome.append(el)
+    return markers, titles, chrome
+
+
+_PAGE_PIECES = (
+    "<div class='nav'>", "<div id='Title'>", "<div class='main-TITLE x'>", "<p>", "</p>", "<h2>", "</h2>",
+    "<footer>", "</footer>", "<span class='links'>", "</span>", "</div>", "<td class='footer_x'>",
+    "本年新收", "结转下年度", "总体情况", "text", "<br>", "<ul id='menu'>", "<li>", "</ul>", "<a>", "</a>",
+    "<table class='sidebar'>", "<b>", "</b>", "上年", "结转", "<aside>", "</aside>", "<h1 id='t'>",
+)  # fmt: skip
+
+
+def test_page_scan_finds_what_a_walk_of_every_element_finds():
+    rng = random.Random(3)
+    found = 0
+    for _ in range(600):
+        markup = "<html><head><title>t</title></head><body>" + "".join(
+            rng.choices(_PAGE_PIECES, k=rng.randrange(5, 60))
+        )
+        root = etree.fromstring(markup, _PARSER)
+        scan = html._scan_page(root, root.find("body"))
+        markers, titles, chrome = _slow_scan(root)
+        assert set(scan.markers) == markers and len(scan.markers) >= len(markers), markup
+        assert scan.titles == titles and scan.chrome == chrome, markup
+        found += len(markers) + len(titles) + len(chrome)
+    assert found > 1000
+
+
+def test_exact_cell_reading_keeps_document_order_and_the_text_after_skipped_elements():
+    """The text after an inner element's children is read after them, and a form control or script drops
+    its own content, never the words that follow it (a checkbox before 是, a list box before 其他)."""
+    markup = (
+        "<table><tr><td><input type=checkbox>是</td><td>a<br><span>b<i>c</i></span>d</td>"
+        "<td><select><option>x</option></select>其他<script>s</script>1</td></tr></table>"
+    )
+    table = next(etree.fromstring(markup, _PARSER).iter("table"))
+    assert html.table_grid(table, []) == [["是", "a bcd", "其他1"]]
