@@ -63,7 +63,8 @@ def _parse_measured(data: bytes, filename: str) -> tuple[ParsedReport, float, in
     return parsed, time.thread_time() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (one we may not signal counts as alive)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -76,7 +77,7 @@ def _alive(pid: int) -> bool:
 def _exit_with(crawl_pid: int) -> None:
     """A worker's watch on the crawl process: a crawl killed outright (SIGKILL, OOM) cannot shut its pool
     down, and the workers, holding their own queue's ends, would wait for work forever."""
-    while _alive(crawl_pid):
+    while pid_alive(crawl_pid):
         time.sleep(WATCH_SECONDS)
     os._exit(0)
 

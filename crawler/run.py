@@ -25,6 +25,7 @@ from sqlmodel import select
 
 from crawler import settings as crawler_settings
 from crawler.items import ListingItem, ProblemItem, ReportItem
+from crawler.parsing import pid_alive
 from crawler.settings import settings_from_config
 from crawler.spiders.portal import PortalSpider, select_portals
 from monitor.config import Config, ConfigError
@@ -179,16 +180,6 @@ def unread_portals(engine, run_id: int, portal_ids: Sequence[str]) -> dict[str, 
     return {p: sorted(kinds.get(p, ())) for p in portal_ids if p not in read}
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def mark_dead_runs(session) -> list[int]:  # noqa: ANN001
     """Runs left "running" by a crawl that was killed (SIGKILL, power cut) on this host become "interrupted".
 
@@ -198,7 +189,7 @@ def mark_dead_runs(session) -> list[int]:  # noqa: ANN001
     dead = []
     for run in session.exec(select(CrawlRun).where(CrawlRun.status == "running")):
         pid = (run.stats or {}).get("pid")
-        if isinstance(pid, int) and (run.stats or {}).get("host") == host and not _alive(pid):
+        if isinstance(pid, int) and (run.stats or {}).get("host") == host and not pid_alive(pid):
             run.status = "interrupted"
             dead.append(run.id)
     return dead

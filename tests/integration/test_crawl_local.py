@@ -15,20 +15,14 @@ from sqlmodel import Session, func, select
 
 from storage.db import make_engine
 from storage.models import CrawlProblem, CrawlRun, ListingSnapshot, Report, ReportVersion
+from tests.integration.cli import ROOT, gkwatch
 from tests.integration.portals import LocalPortals
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
 def crawl(config: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "monitor", "crawl", "--config", str(config), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return gkwatch(config, "crawl", *args, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
