@@ -22,7 +22,6 @@ from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-import monitor.web.audit  # noqa: F401
 from monitor.config import Config
 from monitor.web import labels
 from monitor.web.auth import LoginLimiter, csrf_token, current_user

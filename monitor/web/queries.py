@@ -11,7 +11,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select, text
@@ -246,29 +245,6 @@ def all_rows(conn: Connection, f: StatusFilter) -> Iterator[dict[str, Any]]:
     stmt = _ordered(_where(select(*SELECTED), f, conn.dialect.name), f)
     for r in conn.execution_options(stream_results=True, yield_per=2000).execute(stmt).mappings():
         yield dict(r)
-
-
-def contract_object(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A stored row as the contract's status object (the keys of ``gkwatch status --format json``)."""
-
-    def iso(v: date | datetime | None) -> str | None:
-        return v.isoformat() if v is not None else None
-
-    return {
-        "agency_id": row["agency_id"],
-        "agency": row["agency"],
-        "region": row["region"],
-        "year": row["year"],
-        "status": row["status"],
-        "due": iso(row["due"]),
-        "published": iso(row["published"]),
-        "published_evidence": row["published_evidence"],
-        "first_seen": iso(row["first_seen"]),
-        "inconsistent": row["inconsistent"],
-        "findings": list(row["findings"] or []),
-        "report_url": row["report_url"],
-        "crawl_problem": row["crawl_problem"],
-    }
 
 
 @dataclass

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
 import json
-from collections.abc import Callable
 from datetime import date
 
 from fastapi import APIRouter, HTTPException, Request
@@ -12,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from sqlmodel import Session
 
 from monitor.status import STATUSES
+from monitor.status_table import status_objects
 from monitor.web import queries
 from monitor.web.app import state_of
 from monitor.web.auth import current_user
@@ -79,15 +78,6 @@ def _status_page(request: Request) -> HTMLResponse:
     )
 
 
-def _status_objects_source() -> Callable | None:
-    """h5's ``monitor.status_table.status_objects`` when present: the CLI's own rows, byte for byte."""
-    try:
-        module = importlib.import_module("monitor.status_table")
-    except ImportError:
-        return None
-    return getattr(module, "status_objects", None)
-
-
 @router.get("/api/status")
 def api_status(request: Request, year: int | None = None, as_of: date | None = None) -> Response:
     """The rows of ``gkwatch status --format json`` (same year / as-of semantics).
@@ -101,15 +91,8 @@ def api_status(request: Request, year: int | None = None, as_of: date | None = N
 
 
 def _status_json(state, year: int | None, as_of: date | None) -> bytes:  # noqa: ANN001
-    source = _status_objects_source()
-    if source is not None:
-        with Session(state.engine) as session:
-            objects = source(session, state.config, year=year, as_of=as_of)
-    else:
-        # Fallback: the stored rows of the last ``gkwatch check`` (as_of is then the check's own day).
-        f = StatusFilter(year=year, sort="region")
-        with state.engine.connect() as conn:
-            objects = [queries.contract_object(r) for r in queries.all_rows(conn, f)]
+    with Session(state.engine) as session:
+        objects = status_objects(session, state.config, year=year, as_of=as_of)
     return json.dumps(objects, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
