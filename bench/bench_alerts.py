@@ -27,8 +27,8 @@ from sqlalchemy import insert, update  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
 from bench.common import Result, arguments, print_table, seconds  # noqa: E402
+from domain.config import Config, Subscriber  # noqa: E402
 from monitor.alerts import queue_alerts  # noqa: E402
-from monitor.config import Config, Subscriber  # noqa: E402
 from storage.db import init_db, make_engine, session_scope  # noqa: E402
 from storage.models import AgencyYearStatus  # noqa: E402
 

@@ -29,10 +29,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as ``python bench/bench_check.py``
 
 from bench.common import Result, arguments, print_table, seconds  # noqa: E402
-from crawler.report.synthetic import consistent_cells  # noqa: E402
-from monitor.check import run_check  # noqa: E402
-from monitor.config import Config  # noqa: E402
+from domain.config import Config  # noqa: E402
+from monitor.status.check import run_check  # noqa: E402
 from storage.db import init_db, make_engine  # noqa: E402
+from testbed.synthetic import consistent_cells  # noqa: E402
 
 YEARS = range(2019, 2024)
 AS_OF = date(2024, 6, 1)

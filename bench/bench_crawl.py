@@ -6,7 +6,7 @@ served on loopback addresses, one per portal, with delays off. Two child process
 * **gkwatch** — the real crawl: platform detection, charset, block detection, robots.txt, archiving every
   response, a ``Fetch``/``Report``/``ReportVersion`` row per item, parsing every report off the reactor;
 * **bare** — a minimal Scrapy spider that follows the same listing/report links and does nothing else,
-  under the same politeness: one request at a time per site (``crawler.downloader.PoliteDownloader``,
+  under the same politeness: one request at a time per site (``crawler.portal.downloader.PoliteDownloader``,
   without which Scrapy 2.19 sends a listing's links to one site all at once when there is no delay).
 
 The ratio of their pages/s is what the crawler's own work costs (aim ≥ 0.7). Peak memory is each child's
@@ -38,8 +38,8 @@ sys.path.insert(0, str(ROOT))  # run as ``python bench/bench_crawl.py``
 import yaml  # noqa: E402
 
 from bench.common import Result, arguments, print_table  # noqa: E402
-from crawler.report.render import ReportSpec, render_html  # noqa: E402
-from crawler.report.synthetic import consistent_cells  # noqa: E402
+from testbed.render import ReportSpec, render_html  # noqa: E402
+from testbed.synthetic import consistent_cells  # noqa: E402
 
 PAGES_PER_PORTAL = 3
 REPORTS_PER_PAGE = 10
@@ -69,7 +69,7 @@ class Bare(scrapy.Spider):
         yield {"url": response.url, "size": len(response.body)}
 
 p = CrawlerProcess({"LOG_LEVEL": "ERROR", "CONCURRENT_REQUESTS_PER_DOMAIN": 1, "DOWNLOAD_DELAY": 0,
-                    "DOWNLOADER": "crawler.downloader.PoliteDownloader",
+                    "DOWNLOADER": "crawler.portal.downloader.PoliteDownloader",
                     "TELNETCONSOLE_ENABLED": False, "REMOTE_CONTROL_ENABLED": False, "ROBOTSTXT_OBEY": True})
 c = p.create_crawler(Bare)
 p.crawl(c)

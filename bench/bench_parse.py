@@ -19,10 +19,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as ``python bench/bench_parse.py``
 
 from bench.common import Result, arguments, each, print_table, seconds, seconds_each  # noqa: E402
-from crawler.documents import read_document  # noqa: E402
-from crawler.report.parse import parse_bytes  # noqa: E402
-from crawler.report.render import EXTENSIONS, ReportSpec, render, render_many  # noqa: E402
-from crawler.report.synthetic import consistent_cells  # noqa: E402
+from crawler.reading.documents import read_document  # noqa: E402
+from crawler.reading.parse import parse_bytes  # noqa: E402
+from testbed.render import EXTENSIONS, ReportSpec, render, render_many  # noqa: E402
+from testbed.synthetic import consistent_cells  # noqa: E402
 
 AGENCIES = ("淄川区招商局", "临淄区人民政府稷下街道办事处", "同江市工业信息化科技局", "淮安市人民政府")
 PAGE_META = {"SiteName": "淄川区人民政府", "ColumnName": "政府信息公开年报", "PubDate": "2022-01-28 09:30"}
@@ -108,7 +108,7 @@ def bench_direct(reports: list[ReportSpec]) -> list[Result]:
 
 def bench_doc(reports: list[ReportSpec]) -> list[Result]:
     """.doc: one LibreOffice batch converts them all, then each parses from the converter's cache."""
-    from crawler.documents.office import OfficeConverter, soffice_path
+    from crawler.reading.documents.office import OfficeConverter, soffice_path
 
     if soffice_path() is None:
         return [Result("doc", 0, 0.0, note="LibreOffice not installed: skipped")]

@@ -141,7 +141,7 @@ SERVER = textwrap.dedent(
     """
     import sys, uvicorn
     sys.path.insert(0, {root!r})
-    from monitor.config import load_config
+    from domain.config import load_config
     from monitor.web import create_app
     uvicorn.run(create_app(load_config({config!r})), host="127.0.0.1", port={port}, log_level="warning",
                 access_log=False, timeout_keep_alive=60)

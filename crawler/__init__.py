@@ -1,2 +1,2 @@
 """Finding, fetching and reading annual reports: the Scrapy project (spiders, platforms, pipelines)
-and the document parser (``crawler.documents`` reads any format, ``crawler.report`` finds the tables)."""
+and the document parser (``crawler.reading.documents`` reads any format, ``crawler.report`` finds the tables)."""

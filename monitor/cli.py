@@ -12,7 +12,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from monitor.config import ConfigError, default_config_path, load_config
+from domain.config import ConfigError, default_config_path, load_config
 
 
 def _iso_date(s: str) -> date:
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "parse":
-            from crawler.report.cli import run_parse
+            from monitor.judgement.cli import run_parse
 
             return run_parse(args.files)
 
@@ -86,15 +86,15 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError(f"{args.config}: no such config file")
         config = load_config(args.config or default_config_path())
         if args.command == "crawl":
-            from crawler.run import run_crawl_command
+            from crawler.portal.run import run_crawl_command
 
             return run_crawl_command(config, agency_ids=args.agency, portal_ids=args.portal)
         if args.command == "check":
-            from monitor.check import run_check_command
+            from monitor.status.check import run_check_command
 
             return run_check_command(config, as_of=args.as_of)
         if args.command == "status":
-            from monitor.status_table import run_status_command
+            from monitor.status.table import run_status_command
 
             return run_status_command(config, year=args.year, as_of=args.as_of, fmt=args.format)
         if args.command == "serve":
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_serve_command(config, host=args.host, port=args.port)
         if args.command == "demo":
-            from monitor.demo import run_demo_command
+            from testbed.demo import run_demo_command
 
             return run_demo_command(
                 host=args.host, port=args.port, data_dir=args.data_dir, serve=not args.no_serve

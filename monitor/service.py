@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 
 import uvicorn
 
-from monitor.config import Config
+from domain.config import Config
 from monitor.scheduler import schedule_settings, set_service_loop, start_scheduler, stop_scheduler
 from monitor.scheduler import trigger_crawl_now as trigger_crawl_now
 

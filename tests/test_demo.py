@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.mailsink import free_port
+from testbed.mailsink import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.libreoffice]
 

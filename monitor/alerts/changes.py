@@ -19,7 +19,7 @@ from datetime import date, datetime
 from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, select
 
-from monitor.status import StatusRow
+from monitor.status.verdict import StatusRow
 from storage.models import AgencyYearStatus, AlertState, Report
 
 # change kind -> label in the digest; the order is the digest's order

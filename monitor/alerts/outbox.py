@@ -27,9 +27,9 @@ from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from domain.config import Config, SmtpConfig
 from monitor.alerts.channels import apprise_url_for_key, send_apprise
 from monitor.alerts.text import clean_text, header_value
-from monitor.config import Config, SmtpConfig
 from storage.db import session_scope
 from storage.models import Outbox
 from storage.types import utcnow

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from monitor.config import Config
+from domain.config import Config
 from monitor.web import labels
 from monitor.web.auth import LoginLimiter, csrf_token, current_user
 from monitor.web.queries import TTLCache, ensure_indexes

@@ -11,7 +11,7 @@ import io
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from monitor.status import CONTRACT_KEYS
+from monitor.status.verdict import CONTRACT_KEYS
 
 HEADER = CONTRACT_KEYS[:3] + ("kind",) + CONTRACT_KEYS[3:] + ("due_reason",)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from monitor.deadlines import DEFAULTS
+from monitor.status.deadlines import DEFAULTS
 
 STATUS = {
     "not_due": "未到期",
@@ -53,7 +53,7 @@ COLUMN = {
     "crawl_problem": "抓取问题",
 }
 
-# the legal basis of each default due date (``monitor.deadlines.DEFAULTS``), as the page says it; the CLI and
+# the legal basis of each default due date (``monitor.status.deadlines.DEFAULTS``), as the page says it; the CLI and
 # JSON keep the English text, which is what the contract and scripts compare
 _DUE_REASON_BY_KIND = {
     "department": "部门，《条例》第四十九条",

@@ -1,6 +1,6 @@
 """A parsed report's three tables laid out for the page, with the cells that a finding names marked.
 
-The layout comes from ``crawler.report.template`` (the one place the national formats are spelled), so the
+The layout comes from ``domain.template`` (the one place the national formats are spelled), so the
 page shows exactly the rows and columns the report was read against.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from crawler.report.template import S3_COLUMNS, S4_COLUMNS, S4_GROUPS, TEMPLATES, get_template
-from monitor.rules.findings import RULES, SEVERITY_ORDER, explain
+from domain.template import S3_COLUMNS, S4_COLUMNS, S4_GROUPS, TEMPLATES, get_template
+from monitor.judgement.findings import RULES, SEVERITY_ORDER, explain
 
 
 @dataclass

@@ -19,7 +19,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from monitor.config import Config, ConfigError
+from domain.config import Config, ConfigError
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ def fixture_bytes(name: str) -> bytes:
 
 def fixture_text(name: str) -> str:
     """Decode a fixture the way the crawler does: charset decided from the bytes."""
-    from crawler.middlewares import decide_encoding
+    from crawler.portal.middlewares import decide_encoding
 
     data = fixture_bytes(name)
     return data.decode(decide_encoding(data))

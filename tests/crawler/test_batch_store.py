@@ -9,14 +9,14 @@ from types import SimpleNamespace
 import pytest
 from sqlmodel import Session, select
 
-from crawler.items import Fetched, ListingItem, ProblemItem, ReportItem
-from crawler.pipelines import ReportStore, StorePipeline, document_filename, parse_document
-from crawler.report.render import ReportSpec, render_docx, render_html
-from crawler.report.synthetic import consistent_cells
-from monitor.config import AgencyConfig, Config, PortalConfig
+from crawler.portal.items import Fetched, ListingItem, ProblemItem, ReportItem
+from crawler.portal.pipelines import ReportStore, StorePipeline, document_filename, parse_document
+from domain.config import AgencyConfig, Config, PortalConfig
 from storage.archive import Archive
 from storage.db import init_db, make_engine
 from storage.models import CrawlProblem, Fetch, ListingSnapshot, Portal, Report, ReportVersion
+from testbed.render import ReportSpec, render_docx, render_html
+from testbed.synthetic import consistent_cells
 from tests.storage.backends import _truncate_all, pg_engine_factory  # noqa: F401 (a fixture)
 
 BASE = "http://127.0.0.2:8080/zwgk/zfxxgknb/"

@@ -9,9 +9,8 @@ import random
 import pytest
 from lxml import etree
 
-from crawler.agency_match import AgencyMatcher, _norm
-from crawler.platforms import detect
-from crawler.platforms.base import (
+from crawler.portal.platforms import detect
+from crawler.portal.platforms.base import (
     _MAY_BE_ATTACHMENT,
     is_attachment,
     links,
@@ -20,7 +19,8 @@ from crawler.platforms.base import (
     redirect_target,
     visible_text_of,
 )
-from monitor.config import AgencyConfig
+from crawler.reading.attribution import AgencyMatcher, _norm
+from domain.config import AgencyConfig
 from tests.crawler.conftest import FIXTURES, fixture_text
 
 PAGES = sorted(p.name for p in FIXTURES.iterdir() if p.suffix in (".html", ".xml"))

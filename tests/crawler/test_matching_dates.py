@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from crawler.agency_match import AgencyMatcher, agency_from_title
-from crawler.pubdate import choose_pubdate, parse_date, parse_http_date
-from monitor.config import AgencyConfig
+from crawler.reading.attribution import AgencyMatcher, agency_from_title
+from domain.config import AgencyConfig
+from monitor.status.publication import choose_pubdate, parse_date, parse_http_date
 
 AGENCIES = [
     AgencyConfig(id="zc-zsj", name="淄川区招商局", aliases=["区招商局"], portal="zichuan"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from scrapy.http import HtmlResponse, Request
 
-from crawler.middlewares import (
+from crawler.portal.middlewares import (
     BlockDetectionMiddleware,
     Blocked,
     CharsetMiddleware,
@@ -72,8 +72,8 @@ def test_a_report_page_is_not_a_block_page():
 
 
 def test_a_callback_crash_becomes_a_recorded_problem():
-    from crawler.items import ProblemItem
-    from crawler.middlewares import CallbackErrorMiddleware
+    from crawler.portal.items import ProblemItem
+    from crawler.portal.middlewares import CallbackErrorMiddleware
 
     url = "http://127.0.0.2/nb/index.html"
     resp = HtmlResponse(url, body=b"<html></html>", request=Request(url, meta={"gkwatch_portal": "zichuan"}))

@@ -6,7 +6,7 @@ import asyncio
 import os
 import signal
 
-from crawler.parsing import ParserPool, parse_document
+from crawler.reading.workers import ParserPool, parse_document
 from tests.conftest import read_sample
 
 SAMPLE = "zichuan_zsj_2020.txt"

@@ -9,9 +9,9 @@ from scrapy.core.downloader import Slot
 from scrapy.http import HtmlResponse
 from scrapy.signalmanager import SignalManager
 
-from crawler.extensions import PortalAutoThrottle
-from crawler.run import build_settings
-from monitor.config import Config, CrawlConfig, PortalConfig
+from crawler.portal.extensions import PortalAutoThrottle
+from crawler.portal.run import build_settings
+from domain.config import Config, CrawlConfig, PortalConfig
 
 
 def _throttle(tmp_path) -> tuple[PortalAutoThrottle, dict[str, Slot]]:
@@ -53,5 +53,5 @@ def test_the_scrapy_autothrottle_is_replaced_not_doubled(tmp_path):
     s = build_settings(Config(path=tmp_path / "c.yaml", crawl=CrawlConfig(delay_seconds=1.0)))
     ext = s.getdict("EXTENSIONS")
     assert ext["scrapy.extensions.throttle.AutoThrottle"] is None
-    assert "crawler.extensions.PortalAutoThrottle" in ext
+    assert "crawler.portal.extensions.PortalAutoThrottle" in ext
     assert s.getint("CONCURRENT_REQUESTS_PER_DOMAIN") == 1

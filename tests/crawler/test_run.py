@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from crawler.items import Fetched, ListingItem, ProblemItem, ReportItem
-from crawler.run import Progress, build_settings, crawl_in_subprocess, run_stats, summary_lines
-from crawler.spiders.portal import pick_attachment, select_portals
-from crawler.tracking import PortalTracker
-from monitor.config import AgencyConfig, Config, ConfigError, CrawlConfig, PortalConfig
+from crawler.portal.items import Fetched, ListingItem, ProblemItem, ReportItem
+from crawler.portal.run import Progress, build_settings, crawl_in_subprocess, run_stats, summary_lines
+from crawler.portal.spiders.portal import pick_attachment, select_portals
+from crawler.portal.tracking import PortalTracker
+from domain.config import AgencyConfig, Config, ConfigError, CrawlConfig, PortalConfig
 
 
 def _config(tmp_path: Path, **crawl) -> Config:

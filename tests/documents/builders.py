@@ -23,14 +23,12 @@ needs_soffice = pytest.mark.skipif(
 
 
 def render_module():
-    return pytest.importorskip(
-        "crawler.report.render", reason="crawler.report.render (report renderer) missing"
-    )
+    return pytest.importorskip("testbed.render", reason="testbed.render (report renderer) missing")
 
 
 @lru_cache
 def report_cells(template: str) -> dict:
-    from crawler.report.synthetic import consistent_cells
+    from testbed.synthetic import consistent_cells
 
     return consistent_cells(template, random.Random(20 if template == "2019" else 21))
 
@@ -134,7 +132,7 @@ def lo_documents() -> dict[str, bytes]:
     """Every LibreOffice-made test document, in one soffice run per target format."""
     if shutil.which("soffice") is None:
         pytest.skip("LibreOffice (soffice) not installed")
-    from crawler.documents.office import convert_batch
+    from crawler.reading.documents.office import convert_batch
 
     render = render_module()
     r19 = render.render_docx(report_spec("2019"))

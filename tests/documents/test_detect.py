@@ -8,8 +8,8 @@ import zipfile
 
 import pytest
 
-from crawler.documents import detect_format, needs_conversion
-from crawler.documents.model import UnreadableDocument
+from crawler.reading.documents import detect_format, needs_conversion
+from crawler.reading.documents.model import UnreadableDocument
 from tests.conftest import SAMPLES
 from tests.documents.builders import (
     image_only_pdf,

@@ -6,9 +6,9 @@ import io
 
 import docx
 
-from crawler.documents import read_document
-from crawler.documents.model import Paragraph, Table
-from crawler.report.parse import parse_bytes
+from crawler.reading.documents import read_document
+from crawler.reading.documents.model import Paragraph, Table
+from crawler.reading.parse import parse_bytes
 from tests.documents.builders import MERGED_GRID, merged_table_docx, render_module, report_cells, report_spec
 
 
@@ -41,7 +41,7 @@ def test_nested_layout_table_is_read_as_content():
 
 def test_rendered_reports_read_back_every_cell():
     render_module()
-    from crawler.report.render import render_docx
+    from testbed.render import render_docx
 
     for template, year in (("2019", 2020), ("2021", 2023)):
         pr = parse_bytes(render_docx(report_spec(template)), "r.docx")
@@ -55,7 +55,7 @@ def test_word_document_of_pictures_only_needs_ocr():
 
     import pytest
 
-    from crawler.documents.model import UnreadableDocument
+    from crawler.reading.documents.model import UnreadableDocument
 
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))

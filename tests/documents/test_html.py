@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.documents import detect_format, read_document
-from crawler.documents.html import table_grid
-from crawler.documents.model import Paragraph, Table
-from crawler.report.parse import parse_bytes
+from crawler.reading.documents import detect_format, read_document
+from crawler.reading.documents.html import table_grid
+from crawler.reading.documents.model import Paragraph, Table
+from crawler.reading.parse import parse_bytes
 from tests.documents.builders import render_module, report_cells, report_spec
 
 SPANNED_TABLE = """

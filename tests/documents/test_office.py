@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from crawler.documents import office, read_document
-from crawler.documents.model import Table, UnreadableDocument
-from crawler.report.parse import parse_bytes
+from crawler.reading.documents import office, read_document
+from crawler.reading.documents.model import Table, UnreadableDocument
+from crawler.reading.parse import parse_bytes
 from tests.documents.builders import MERGED_GRID, lo_documents, needs_soffice, report_cells
 
 pytestmark = [pytest.mark.libreoffice, needs_soffice]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.documents import read_document
-from crawler.documents.model import Table, UnreadableDocument
-from crawler.report.parse import parse_bytes
+from crawler.reading.documents import read_document
+from crawler.reading.documents.model import Table, UnreadableDocument
+from crawler.reading.parse import parse_bytes
 from tests.conftest import SAMPLES
 from tests.documents.builders import MERGED_GRID, image_only_pdf, lo_documents, needs_soffice, report_cells
 
@@ -59,8 +59,8 @@ def test_truncated_pdf(fraction):
 
 
 def test_page_break_joins_a_split_row_but_never_two_rows():
-    from crawler.documents.model import Paragraph
-    from crawler.documents.pdf import _join_split_tables
+    from crawler.reading.documents.model import Paragraph
+    from crawler.reading.documents.pdf import _join_split_tables
 
     s2_end = Table([["信息内容", "本年新制作数量", "本年新公开数量"], ["规章", "0", "0"]])
     s2_next = Table([["规范性文件", "2", "5"], ["行政许可", "1", "1"]])
@@ -97,7 +97,7 @@ def test_table_without_ruling_is_read_from_text_lines():
 
 
 def test_wrapped_labels_around_centred_figures_are_joined():
-    from crawler.documents.pdf import join_centered_rows
+    from crawler.reading.documents.pdf import join_centered_rows
 
     lines = [
         (310.0, 322.0, "2.其他法律行政法规"),

@@ -15,8 +15,8 @@ import zipfile
 import pytest
 from lxml import etree
 
-from crawler.documents import detect, html, read_document
-from crawler.documents.model import Paragraph
+from crawler.reading.documents import detect, html, read_document
+from crawler.reading.documents.model import Paragraph
 from tests.documents.builders import merged_table_docx
 
 _PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, huge_tree=True)
@@ -110,7 +110,7 @@ def test_docx_without_core_properties_reads_with_no_core_metadata():
 
 
 def test_docx_without_its_main_part_is_refused_plainly():
-    from crawler.documents.docx import DocxParseError, read_docx
+    from crawler.reading.documents.docx import DocxParseError, read_docx
 
     with pytest.raises(DocxParseError, match="not readable as .docx"):
         read_docx(_rezip(merged_table_docx(), "word/document.xml"))

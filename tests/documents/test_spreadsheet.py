@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.documents import read_document
-from crawler.documents.model import Paragraph, Table
-from crawler.report.parse import parse_bytes
+from crawler.reading.documents import read_document
+from crawler.reading.documents.model import Paragraph, Table
+from crawler.reading.parse import parse_bytes
 from tests.documents.builders import (
     lo_documents,
     needs_soffice,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.documents import read_document
-from crawler.documents.model import Paragraph, UnreadableDocument
-from crawler.documents.text import decode_text
+from crawler.reading.documents import read_document
+from crawler.reading.documents.model import Paragraph, UnreadableDocument
+from crawler.reading.documents.text import decode_text
 
 TEXT = "淄川区招商局\n2020年政府信息公开工作年度报告\n\n\t规章\n\t0\n\t3\n\t12\n"
 

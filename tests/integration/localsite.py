@@ -1,6 +1,6 @@
 """A tiny portal server for crawler tests: one loopback host, a dict of routes, and the faults we need.
 
-Used where the full simulator (``crawler.simulator``) would be too much: engine tests of one behaviour
+Used where the full simulator (``testbed.simulator``) would be too much: engine tests of one behaviour
 (a reset, a truncated body, a stream larger than the cap, a slow page for kill-mid-way tests).
 """
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from crawler.report.render import ReportSpec, render_docx, render_html
-from crawler.report.synthetic import consistent_cells
+from testbed.render import ReportSpec, render_docx, render_html
+from testbed.synthetic import consistent_cells
 from tests.integration.localsite import LocalSite, endless, page, redirect, reset, slow, truncated
 
 NB = "/zwgk/zfxxgknb/"

@@ -1,4 +1,4 @@
-"""Crawl the sample portals (``crawler.simulator``) over real HTTP with ``gkwatch crawl`` in a subprocess,
+"""Crawl the sample portals (``testbed.simulator``) over real HTTP with ``gkwatch crawl`` in a subprocess,
 and hold the database to what the scenario says a correct crawl must find."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def sim_crawl(tmp_path_factory):
-    from crawler.simulator import SamplePortals
+    from testbed.simulator import SamplePortals
 
     data = tmp_path_factory.mktemp("sim")
     # the slow trap hangs 3 s, so the config times out after 1.5 s (the default 6 s makes each crawl wait 9 s)
@@ -38,7 +38,7 @@ def sim_crawl(tmp_path_factory):
 
 
 def _engine(cfg: Path):
-    from monitor.config import load_config
+    from domain.config import load_config
 
     config = load_config(cfg)
     return make_engine(config.database_url), Archive(config.archive_dir)
@@ -138,7 +138,7 @@ def test_second_run_adds_no_duplicates(sim_crawl):
 
 
 def test_statuses_after_check_match_the_scenario(sim_crawl):
-    pytest.importorskip("monitor.check")
+    pytest.importorskip("monitor.status.check")
     _, cfg, expected, _, _ = sim_crawl
     done = gkwatch(cfg, "check")
     assert done.returncode == 0, done.stderr[-3000:]

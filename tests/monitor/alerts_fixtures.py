@@ -16,7 +16,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
-from monitor.config import AlertsConfig, Config, PortalConfig, SmtpConfig, Subscriber
+from domain.config import AlertsConfig, Config, PortalConfig, SmtpConfig, Subscriber
 from storage.db import init_db, make_engine
 from storage.models import AgencyYearStatus
 

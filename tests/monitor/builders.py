@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
-from crawler.report.synthetic import consistent_cells
-from monitor.config import AgencyConfig, Config, PortalConfig
-from monitor.registry import sync_registry
+from domain.config import AgencyConfig, Config, PortalConfig
 from storage.db import session_scope
 from storage.models import CrawlProblem, FindingReview, ListingSnapshot, Report, ReportVersion
+from storage.registry import sync_registry
+from testbed.synthetic import consistent_cells
 
 SH = ZoneInfo("Asia/Shanghai")
 

@@ -9,10 +9,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import select
 
+from domain.config import Subscriber
 from monitor.alerts import deliver_outbox, queue_alerts
 from monitor.alerts.changes import Current, changes_of
 from monitor.alerts.outbox import claim_due
-from monitor.config import Subscriber
 from storage.db import session_scope
 from storage.models import AgencyYearStatus, AlertState, Outbox, Report
 from tests.monitor.alerts_fixtures import (  # noqa: F401  (fixtures)

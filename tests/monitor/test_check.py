@@ -6,8 +6,8 @@ from datetime import date
 
 from sqlmodel import select
 
-from monitor.check import compute_rows, run_check, summary_lines
-from monitor.status_table import status_objects, stored_objects
+from monitor.status.check import compute_rows, run_check, summary_lines
+from monitor.status.table import status_objects, stored_objects
 from storage.db import session_scope
 from storage.models import AgencyYearStatus
 from tests.monitor.builders import dismiss, err, make_config, portal_read, problem, report, sync, version
@@ -210,7 +210,7 @@ def test_summary_names_agencies_gone_from_the_registry(engine):
 
 def test_the_stored_table_answers_only_while_it_is_current(engine):
     """``status_objects`` reads the last check's table only when recomputing would give the same rows."""
-    from monitor.status_table import stored_rows_current
+    from monitor.status.table import stored_rows_current
 
     cfg = setup(engine, agencies=(A1, T1))
     report(engine, "zc-zsj", 2020, published=date(2021, 1, 20), versions=[version(2020, findings=[err()])])

@@ -10,11 +10,11 @@ import pytest
 import yaml
 from sqlmodel import Session, select
 
-from monitor.config import ConfigError, load_config
-from monitor.deadlines import DeadlineEngine, shanghai_date
-from monitor.registry import sync_registry
+from domain.config import ConfigError, load_config
+from monitor.status.deadlines import DeadlineEngine, shanghai_date
 from storage.db import init_db, make_engine
 from storage.models import Agency
+from storage.registry import sync_registry
 
 HEADER = "id,name,aliases,kind,region,portal\n"
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import random
 from datetime import date
 
-from crawler.report.synthetic import consistent_cells
-from monitor.check import compute_rows
-from monitor.history import COPY_THRESHOLD, Fingerprint, _is_copy
-from monitor.rules.history import copy_ratio, history_findings
+from monitor.judgement.history import copy_ratio, history_findings
+from monitor.status.check import compute_rows
+from monitor.status.history import COPY_THRESHOLD, Fingerprint, _is_copy
 from storage.db import session_scope
+from testbed.synthetic import consistent_cells
 from tests.monitor.builders import make_config, portal_read, report, sync, version
 
 REGION = "山东省/淄博市/淄川区"
@@ -163,7 +163,7 @@ def test_backdated_report_is_caught_by_a_listing_seen_after_the_deadline(engine)
     assert "history.backdated" in got[("a1", 2021)].findings  # … with the evidence against it
     assert "history.backdated" not in got[("a2", 2021)].findings
     assert "history.backdated" not in got[("a3", 2021)].findings
-    from monitor.check import agency_history_findings
+    from monitor.status.check import agency_history_findings
 
     with session_scope(engine) as s:
         (evidence,) = agency_history_findings(s, cfg, "a1", as_of=AS_OF)[2021]
@@ -203,7 +203,7 @@ def test_fast_normalization_equals_plain_nfkc():
     """``normalize_prose`` skips NFKC over CJK runs for speed; the result must be what NFKC-then-filter gives."""
     import unicodedata
 
-    from monitor.rules.history import _DIGITS, _NOISE, normalize_prose
+    from monitor.judgement.history import _DIGITS, _NOISE, normalize_prose
 
     def plain(text: str) -> str:
         return _DIGITS.sub("0", _NOISE.sub("", unicodedata.normalize("NFKC", text)))
@@ -220,7 +220,7 @@ def test_fast_normalization_equals_plain_nfkc():
 
 def test_boilerplate_alone_does_not_make_candidates():
     """Every report opens with the same sentence: that alone never makes two agencies' reports a pair."""
-    from monitor.history import Fingerprint, candidate_pairs
+    from monitor.status.history import Fingerprint, candidate_pairs
 
     opening = (
         "根据《中华人民共和国政府信息公开条例》和上级有关要求，现公布本机关政府信息公开工作年度报告。" * 3
@@ -233,7 +233,7 @@ def test_boilerplate_alone_does_not_make_candidates():
 
 
 def test_one_agency_history_with_messages(engine):
-    from monitor.check import agency_history_findings
+    from monitor.status.check import agency_history_findings
 
     cfg = setup(engine)
     v1 = version(2021, seed=1, fetched_at="2022-01-20 10:00")

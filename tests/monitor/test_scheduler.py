@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from domain.config import Config, ConfigError
 from monitor import scheduler as sch
-from monitor.config import Config, ConfigError
 from monitor.scheduler import ScheduleSettings, check_due, crawl_due, schedule_settings
 from tests.monitor.alerts_fixtures import pg_url  # noqa: F401  (fixture)
 

@@ -10,8 +10,8 @@ import pytest
 import yaml
 from sqlmodel import select
 
+from domain.config import load_config
 from monitor import scheduler as sch
-from monitor.config import load_config
 from storage.db import init_db, make_engine, session_scope
 from storage.models import CrawlRun, ListingSnapshot, Outbox
 from storage.types import utcnow

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from domain.config import load_config
 from monitor import scheduler as sch
-from monitor.config import load_config
 from monitor.service import page_url, serve, trigger_crawl_now
 from tests.monitor.alerts_fixtures import free_port
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from monitor.cli import main
-from monitor.status_table import CONTRACT_KEYS, display_width
+from monitor.status.table import CONTRACT_KEYS, display_width
 from tests.monitor.builders import err, portal_read, report, version
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,9 +6,9 @@ import random
 
 from hypothesis import strategies as st
 
-from crawler.report.render import EXTENSIONS, ReportSpec
-from crawler.report.synthetic import consistent_cells
-from crawler.report.template import TEMPLATES
+from domain.template import TEMPLATES
+from testbed.render import EXTENSIONS, ReportSpec
+from testbed.synthetic import consistent_cells
 
 PLACES = ("淄川区", "临淄区", "同江市", "淮安市", "博山区", "沂源县", "周村区", "张店区")
 UNITS = (

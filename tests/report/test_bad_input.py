@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 
-from crawler.report.parse import ParsedReport, parse_bytes
+from crawler.reading.parse import ParsedReport, parse_bytes
 from tests.conftest import SAMPLES
 from tests.documents.builders import (
     image_only_pdf,
@@ -119,7 +119,7 @@ def test_news_article_is_not_a_report():
 def test_libreoffice_hang_is_killed_with_a_clear_error(monkeypatch, tmp_path):
     """A conversion that does not finish in time (here: a timeout shorter than LibreOffice's start-up) ends
     with a timeout error and leaves no soffice process behind; with antiword also gone, that is the error."""
-    from crawler.documents import office
+    from crawler.reading.documents import office
     from tests.documents.test_office import _processes_mentioning
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))

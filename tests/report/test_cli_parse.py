@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.report.template import cell_keys
+from domain.template import cell_keys
 from tests.conftest import ROOT, SAMPLES
 from tests.documents.builders import lo_documents, needs_soffice, render_module, report_cells, report_spec
 

@@ -3,8 +3,8 @@
 import random
 from dataclasses import dataclass, field
 
-from crawler.report.synthetic import consistent_cells
-from monitor.rules.history import copy_findings, copy_ratio, history_findings
+from monitor.judgement.history import copy_findings, copy_ratio, history_findings
+from testbed.synthetic import consistent_cells
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 import pytest
 
-from crawler.report.labels import match_s2_column, match_s2_item, match_s3_row, norm
+from crawler.reading.labels import match_s2_column, match_s2_item, match_s3_row, norm
 
 
 @pytest.mark.parametrize(

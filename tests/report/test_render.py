@@ -9,7 +9,8 @@ from dataclasses import replace
 import lxml.html
 import pytest
 
-from crawler.report.render import (
+from domain.template import S3_COLUMNS, S4_COLUMNS, S4_GROUPS, SECTIONS, get_template
+from testbed.render import (
     S3_RESULTS,
     grid_slots,
     html_body,
@@ -20,7 +21,6 @@ from crawler.report.render import (
     render_xlsx,
     report_blocks,
 )
-from crawler.report.template import S3_COLUMNS, S4_COLUMNS, S4_GROUPS, SECTIONS, get_template
 from tests.report.roundtrip_helpers import fixed_spec
 
 TEMPLATES = ("2019", "2021")

@@ -17,9 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crawler.report.parse import parse_bytes
-from crawler.report.render import ReportSpec, format_value, render, render_many
-from crawler.report.template import S3_APPLICANT_COLUMNS, cell_keys, column_of, get_template
+from crawler.reading.parse import parse_bytes
+from domain.template import S3_APPLICANT_COLUMNS, cell_keys, column_of, get_template
+from testbed.render import ReportSpec, format_value, render, render_many
 from tests.report.roundtrip_helpers import assert_read_back, filename, fixed_spec, report_specs
 
 # Hypothesis tests that are also parametrized run their @given function inside the test: pytest-twisted
@@ -242,7 +242,7 @@ LIBREOFFICE_CASES = [("2019", 11, 2020), ("2021", 12, 2023)]
 @pytest.fixture(scope="module")
 def converted_reports():
     """Every (format, case) rendered with one soffice run per target format (start-up is the cost)."""
-    from crawler.documents.office import soffice_path
+    from crawler.reading.documents.office import soffice_path
 
     if soffice_path() is None:
         pytest.skip("LibreOffice (soffice) is not installed")
@@ -257,7 +257,7 @@ def converted_reports():
 @pytest.mark.libreoffice
 @pytest.mark.slow
 def test_libreoffice_formats_read_back_exactly(converted_reports):
-    from crawler.report.parse import parse_many
+    from crawler.reading.parse import parse_many
 
     parsed = parse_many([(filename(fmt), data) for (_, fmt), data in converted_reports])
     for ((spec, fmt), _), pr in zip(converted_reports, parsed, strict=True):

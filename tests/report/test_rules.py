@@ -5,12 +5,12 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crawler.report.synthetic import consistent_cells
-from crawler.report.template import S3_COLUMNS, cell_keys, get_template
-from crawler.report.values import CellValue
-from monitor.rules import check_report
-from monitor.rules.arithmetic import arithmetic_findings
-from monitor.rules.cells import cell_findings
+from crawler.reading.values import CellValue
+from domain.template import S3_COLUMNS, cell_keys, get_template
+from monitor.judgement import check_report
+from monitor.judgement.arithmetic import arithmetic_findings
+from monitor.judgement.cells import cell_findings
+from testbed.synthetic import consistent_cells
 
 BALANCE_ROWS = {"new_received", "carried_over", "results_total", "carried_forward"}
 

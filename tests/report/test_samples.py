@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.report.parse import parse_bytes
-from crawler.report.template import cell_keys
+from crawler.reading.parse import parse_bytes
+from domain.template import cell_keys
 from tests.conftest import read_sample
 
 EXPECTED = {

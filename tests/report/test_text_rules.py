@@ -1,6 +1,6 @@
 """Prose against tables: the same quantity only, never a number near similar words."""
 
-from monitor.rules.text import text_findings
+from monitor.judgement.text import text_findings
 
 CELLS = {
     "s3.new_received.total": 3119,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from crawler.report.values import looks_like_value, parse_cell
+from crawler.reading.values import looks_like_value, parse_cell
 
 
 @pytest.mark.parametrize(

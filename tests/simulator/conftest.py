@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from crawler.simulator import SamplePortals
+from testbed.simulator import SamplePortals
 
 
 @dataclass

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from crawler.simulator import SamplePortals
-from crawler.simulator.content import report_spec
-from crawler.simulator.scenario import AGENCIES
-from monitor.config import load_config
-from monitor.deadlines import DeadlineEngine
+from domain.config import load_config
+from monitor.status.deadlines import DeadlineEngine
+from testbed.simulator import SamplePortals
+from testbed.simulator.content import report_spec
+from testbed.simulator.scenario import AGENCIES
 from tests.simulator.conftest import fetch
 
 AS_OF = date(2026, 11, 27)
@@ -139,8 +139,8 @@ def test_fewer_years_drop_history_findings_that_need_last_year():
 
 
 def test_backdated_report_fits_between_its_neighbours():
-    from crawler.report.parse import parse_bytes
-    from monitor.rules.history import history_findings
+    from crawler.reading.parse import parse_bytes
+    from monitor.judgement.history import history_findings
 
     with SamplePortals(prepare=False) as fresh:
         site = fresh.sites["linzi"]

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.report.parse import ParsedReport, parse_bytes, parse_many
-from crawler.simulator.content import expected_cells
-from crawler.simulator.expected import DEFECT_RULES
-from crawler.simulator.scenario import CORRUPT, LIBREOFFICE_FORMATS, ReportEntry
+from crawler.reading.parse import ParsedReport, parse_bytes, parse_many
+from testbed.simulator.content import expected_cells
+from testbed.simulator.expected import DEFECT_RULES
+from testbed.simulator.scenario import CORRUPT, LIBREOFFICE_FORMATS, ReportEntry
 from tests.simulator.conftest import fetch
 
 SINGLE_REPORT_RULES = {"s3.row_total", "cell.not_number", "template.outdated"}

@@ -10,9 +10,9 @@ from urllib.parse import urlencode, urljoin
 
 import lxml.html
 
-from crawler.simulator.scenario import FIRST, HEADER, NO_META, TEXT
-from crawler.simulator.sites.common import SHANGHAI
-from crawler.simulator.sites.hanweb import COLUMN_ID, DATAPROXY
+from testbed.simulator.scenario import FIRST, HEADER, NO_META, TEXT
+from testbed.simulator.sites.common import SHANGHAI
+from testbed.simulator.sites.hanweb import COLUMN_ID, DATAPROXY
 from tests.simulator.conftest import fetch
 
 

@@ -1,4 +1,4 @@
-"""``python -m crawler.simulator`` serves until interrupted, prints its URLs and writes a loadable config."""
+"""``python -m testbed.simulator`` serves until interrupted, prints its URLs and writes a loadable config."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ import signal
 import subprocess
 import sys
 
-from monitor.config import load_config
+from domain.config import load_config
 from tests.conftest import ROOT
 from tests.simulator.conftest import fetch
 
 
 def test_module_serves_prints_urls_and_writes_config(tmp_path):
     proc = subprocess.Popen(
-        [sys.executable, "-m", "crawler.simulator", "--data-dir", str(tmp_path), "--lazy"],
+        [sys.executable, "-m", "testbed.simulator", "--data-dir", str(tmp_path), "--lazy"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

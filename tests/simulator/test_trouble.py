@@ -9,10 +9,10 @@ import zipfile
 
 import pytest
 
-from crawler.report.parse import parse_bytes
-from crawler.simulator import SamplePortals
-from crawler.simulator.scenario import CORRUPT, GBK_AS_UTF8
-from crawler.simulator.sites.faults import HUGE_BYTES, OFFSITE_HOST, PRIVATE_URL
+from crawler.reading.parse import parse_bytes
+from testbed.simulator import SamplePortals
+from testbed.simulator.scenario import CORRUPT, GBK_AS_UTF8
+from testbed.simulator.sites.faults import HUGE_BYTES, OFFSITE_HOST, PRIVATE_URL
 from tests.simulator.conftest import fetch
 
 

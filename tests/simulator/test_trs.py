@@ -9,8 +9,8 @@ from urllib.parse import urljoin
 
 import lxml.html
 
-from crawler.simulator.scenario import ALIAS, LYING_CHARSET, RETRY
-from crawler.simulator.sites.common import SHANGHAI
+from testbed.simulator.scenario import ALIAS, LYING_CHARSET, RETRY
+from testbed.simulator.sites.common import SHANGHAI
 from tests.simulator.conftest import fetch
 
 PAGER = re.compile(r'createPageHTML\((\d+),\s*(\d+),\s*"index",\s*"html"\)')
@@ -107,7 +107,7 @@ def test_html_pages_last_modified_is_the_rendering_time_not_the_publication(sim)
 
 
 def test_a_page_fails_twice_then_works():
-    from crawler.simulator import SamplePortals
+    from testbed.simulator import SamplePortals
 
     with SamplePortals(prepare=False) as fresh:
         r = next(r for r in fresh.scenario.reports_on("zichuan") if RETRY in r.defects)

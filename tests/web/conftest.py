@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from monitor.config import Config
+from domain.config import Config
 from monitor.web import create_app
 from storage.db import make_engine
 from tests.web.seed import PASSWORD, REPORT_HTML, Seeded, seed, web_raw

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from crawler.report.template import cell_keys
-from monitor.config import Config
+from domain.config import Config
+from domain.template import cell_keys
 from monitor.web.auth import hash_password
 from storage.archive import Archive
 from storage.db import init_db, make_engine, session_scope

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from monitor.rules.findings import explain
+from monitor.judgement.findings import explain
 from tests.web.seed import HOSTILE, REPORT_HTML
 
 
@@ -30,7 +30,7 @@ def test_due_reason_is_chinese_on_the_page_and_unchanged_in_the_export(client):
 
 
 def test_due_reason_translation():
-    from monitor.deadlines import DEFAULTS
+    from monitor.status.deadlines import DEFAULTS
     from monitor.web.labels import due_reason
 
     for kind, (_, _, reason) in DEFAULTS.items():

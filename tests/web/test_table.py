@@ -154,7 +154,7 @@ def test_api_status_matches_the_cli_rows(client, seeded):
     assert r.headers["content-type"].startswith("application/json")
     objects = r.json()
     try:
-        from monitor.status_table import status_objects
+        from monitor.status.table import status_objects
     except ImportError:
         status_objects = None
     if status_objects is not None:
@@ -206,7 +206,7 @@ def test_static_css_is_served(client):
 
 
 def test_empty_database_gives_an_empty_page(tmp_path):
-    from monitor.config import Config
+    from domain.config import Config
 
     config = Config(
         path=tmp_path / "c.yaml", database_url=f"sqlite:///{tmp_path / 'e.db'}", archive_dir=tmp_path

@@ -1,0 +1,111 @@
+"""The arithmetic a report must satisfy (domain.md, "The arithmetic a report must satisfy").
+
+A sum with an unknown (blank, unreadable) term is not judged: the blank is reported by ``cell.blank``
+instead, so that one missing cell never becomes a false "does not add up". A finding names the result cell
+and the non-zero terms — the cells a reader has to look at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import cache
+from typing import Any
+
+from domain.template import (
+    S3_APPLICANT_COLUMNS,
+    S3_COLUMNS,
+    S4_COLUMNS,
+    S4_GROUPS,
+    get_template,
+    row_label,
+)
+from monitor.judgement.findings import finding
+
+Value = int | float | None
+_EPS = 1e-6
+
+
+def _fmt(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else f"{v:g}"
+
+
+def _sum_rule(
+    cells: Mapping[str, Value], rule: str, result: str, terms: Sequence[str], what: str, how: str
+) -> dict[str, Any] | None:
+    """``result == sum(terms)`` or a finding; None when any cell involved is unknown."""
+    total = cells.get(result)
+    values = [cells.get(k) for k in terms]
+    if total is None or any(v is None for v in values):
+        return None
+    s = sum(values)  # type: ignore[arg-type]
+    if abs(s - total) <= _EPS:
+        return None
+    involved = [k for k, v in zip(terms, values, strict=True) if v] + [result]
+    return finding(rule, involved, f"{what}: 总计 {_fmt(total)} ≠ {_fmt(s)} ({how})")
+
+
+def _balance(cells: Mapping[str, Value], col: str) -> dict[str, Any] | None:
+    left = [f"s3.new_received.{col}", f"s3.carried_over.{col}"]
+    right = [f"s3.results_total.{col}", f"s3.carried_forward.{col}"]
+    vals = [cells.get(k) for k in left + right]
+    if any(v is None for v in vals):
+        return None
+    a, b = vals[0] + vals[1], vals[2] + vals[3]  # type: ignore[operator]
+    if abs(a - b) <= _EPS:
+        return None
+    label = next(c.label for c in S3_COLUMNS if c.key == col)
+    involved = [k for k, v in zip(left + right, vals, strict=True) if v] or left + right
+    return finding(
+        "s3.balance",
+        involved,
+        f"{label}: 一+二 = {_fmt(a)} ≠ 三（七）总计+四 = {_fmt(b)}",
+    )
+
+
+SumSpec = tuple[str, str, tuple[str, ...], str, str]  # ``_sum_rule``'s arguments after ``cells``
+
+
+@cache
+def _sums(template: str) -> tuple[tuple[SumSpec, ...], tuple[SumSpec, ...]]:
+    """Every sum of a template, spelled out once per template instead of once per report: 表三's row and
+    column sums (checked before the balances), and 表四's (after them)."""
+    t = get_template(template)
+    s3: list[SumSpec] = [
+        (
+            "s3.row_total",
+            f"s3.{row.key}.total",
+            tuple(f"s3.{row.key}.{c}" for c in S3_APPLICANT_COLUMNS),
+            row_label(template, "s3", row.key),
+            "sum of applicant columns",
+        )
+        for row in t.s3
+    ]
+    s3 += [
+        (
+            "s3.results_total",
+            f"s3.results_total.{col.key}",
+            tuple(f"s3.{r.key}.{col.key}" for r in t.s3_outcome_rows),
+            f"（七）总计 · {col.label}",
+            "sum of （一）…（六）",
+        )
+        for col in S3_COLUMNS
+    ]
+    s4 = [
+        (
+            "s4.total",
+            f"s4.{g.key}.total",
+            tuple(f"s4.{g.key}.{c.key}" for c in S4_COLUMNS if c.key != "total"),
+            g.label,
+            "维持+纠正+其他+尚未审结",
+        )
+        for g in S4_GROUPS
+    ]
+    return tuple(s3), tuple(s4)
+
+
+def arithmetic_findings(template: str, cells: Mapping[str, Value]) -> list[dict[str, Any]]:
+    s3_sums, s4_sums = _sums(template)
+    out = [f for spec in s3_sums if (f := _sum_rule(cells, *spec))]
+    out += [f for col in S3_COLUMNS if (f := _balance(cells, col.key))]
+    out += [f for spec in s4_sums if (f := _sum_rule(cells, *spec))]
+    return out

@@ -1,0 +1,204 @@
+"""When each agency's report for a year is due, and why.
+
+Default (《政府信息公开条例》 art. 49): a report on year Y is due 31 January Y+1 for departments (and, in
+practice, townships and street offices) and 31 March Y+1 for a government's own report. Provinces and cities
+often set earlier local deadlines, so the ``deadlines:`` section of config.yaml overrides the default per
+region prefix, per kind and per year::
+
+    deadlines:
+      first_year: 2019          # earliest report year judged (default: earliest stored, not before 2019)
+      overrides:
+        - {region: 湖南省/怀化市, year: 2021, kind: department, due: 2022-01-28, reason: 怀化 local notice}
+        - {region: 湖南省/怀化市, year: 2021, kind: [government, township], due: 2022-02-20}
+        - {region: 广东省, kind: department, due: 01-20, reason: 广东 rule}   # every year: MM-DD of Y+1
+
+A bare list under ``deadlines:`` is read as ``overrides``. ``region`` is a prefix by whole path segments
+(``湖南省/怀化市`` covers ``湖南省/怀化市/鹤城区`` but not ``湖南省/怀化市区``); omitted = everywhere. ``year``
+and ``kind`` may be a value or a list; omitted = all. The most specific override wins: the longest region,
+then one naming a year, then one naming a kind. A full date in ``due`` needs a single ``year``.
+
+Deadlines are calendar days in Asia/Shanghai: a report dated 31 January (any time up to 23:59:59 Shanghai)
+is on time; 1 February 00:00 Shanghai is late. ``Deadline.reason`` is the text shown beside every due date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from domain.config import AGENCY_KINDS, Config, ConfigError
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+EARLIEST_DEFAULT_YEAR = 2019  # the first year of the two national formats
+
+# kind -> (month, day) of year Y+1, and the legal basis
+DEFAULTS: dict[str, tuple[int, int, str]] = {
+    "department": (1, 31, "department, 条例 art. 49"),
+    "township": (1, 31, "township, held to the departments' date (条例 art. 49)"),
+    "government": (3, 31, "government's own report, 条例 art. 49"),
+}
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A due date with the reason a person can check."""
+
+    due: date
+    reason: str
+
+    def explain(self) -> str:
+        return f"due {self.due.isoformat()}: {self.reason}"
+
+    @property
+    def closes_at(self) -> datetime:
+        """The first instant (UTC) that is too late: 00:00 Shanghai on the day after ``due``."""
+        return shanghai_midnight(self.due + timedelta(days=1))
+
+    def is_met_by(self, published: date) -> bool:
+        return published <= self.due
+
+    def is_past(self, as_of: date) -> bool:
+        """Whether the deadline has passed on the Shanghai calendar day ``as_of`` (the due day itself is open)."""
+        return as_of > self.due
+
+
+@dataclass(frozen=True)
+class Override:
+    region: str  # '' = everywhere
+    years: frozenset[int] | None
+    kinds: frozenset[str] | None
+    due: date | None  # an exact date (single year)
+    month_day: tuple[int, int] | None  # or a day of year Y+1
+    reason: str
+
+    def matches(self, kind: str, region: str, year: int) -> bool:
+        if self.years is not None and year not in self.years:
+            return False
+        if self.kinds is not None and kind not in self.kinds:
+            return False
+        return region_has_prefix(region, self.region)
+
+    def specificity(self) -> tuple[int, int, int]:
+        depth = len([s for s in self.region.split("/") if s]) if self.region else 0
+        return (depth, self.years is not None, self.kinds is not None)
+
+    def due_for(self, year: int) -> date:
+        if self.due is not None:
+            return self.due
+        assert self.month_day is not None
+        return _month_day(year + 1, *self.month_day)
+
+
+def region_has_prefix(region: str, prefix: str) -> bool:
+    """Prefix by whole path segments: ``a/b`` covers ``a/b`` and ``a/b/c``, not ``a/bc``."""
+    if not prefix:
+        return True
+    p = [s for s in prefix.strip("/").split("/") if s]
+    r = [s for s in (region or "").strip("/").split("/") if s]
+    return r[: len(p)] == p
+
+
+def shanghai_midnight(d: date) -> datetime:
+    """00:00 Asia/Shanghai on ``d``, as an aware UTC datetime."""
+    return datetime.combine(d, time(0), tzinfo=SHANGHAI).astimezone(UTC)
+
+
+def shanghai_date(dt: datetime) -> date:
+    """The Shanghai calendar day of an aware instant."""
+    if dt.tzinfo is None:
+        raise ValueError("naive datetime: gkwatch keeps instants in aware UTC")
+    return dt.astimezone(SHANGHAI).date()
+
+
+def today_shanghai(now: datetime | None = None) -> date:
+    return shanghai_date(now or datetime.now(UTC))
+
+
+def _month_day(year: int, month: int, day: int) -> date:
+    """A day of ``year``; 29 February in a common year falls back to 28 February."""
+    try:
+        return date(year, month, day)
+    except ValueError:
+        if (month, day) == (2, 29):
+            return date(year, 2, 28)
+        raise
+
+
+def _as_set(value: Any, cast) -> frozenset | None:  # noqa: ANN001
+    if value is None or value == "":
+        return None
+    values = value if isinstance(value, list | tuple) else [value]
+    return frozenset(cast(v) for v in values)
+
+
+def parse_override(m: dict[str, Any], where: str) -> Override:
+    if not isinstance(m, dict) or "due" not in m:
+        raise ConfigError(f"{where}: a deadline override needs 'due'")
+    years = _as_set(m.get("year", m.get("years")), int)
+    kinds = _as_set(m.get("kind", m.get("kinds")), lambda k: str(k).strip())
+    if kinds and not kinds <= set(AGENCY_KINDS):
+        raise ConfigError(f"{where}: kind must be among {', '.join(AGENCY_KINDS)}")
+    raw_due = m["due"]
+    due: date | None = None
+    month_day: tuple[int, int] | None = None
+    if isinstance(raw_due, datetime):
+        raw_due = raw_due.date()
+    if isinstance(raw_due, date):
+        due = raw_due
+    else:
+        s = str(raw_due).strip()
+        try:
+            if len(s) == 10:
+                due = date.fromisoformat(s)
+            else:
+                mm, dd = (int(x) for x in s.split("-"))
+                _month_day(2024, mm, dd)  # validates, 2024 being a leap year
+                month_day = (mm, dd)
+        except ValueError as e:
+            raise ConfigError(f"{where}: due {raw_due!r} is neither YYYY-MM-DD nor MM-DD") from e
+    if due is not None and (years is None or len(years) != 1):
+        raise ConfigError(f"{where}: a full due date needs exactly one 'year'")
+    region = str(m.get("region") or "").strip().strip("/")
+    reason = str(m.get("reason") or f"local deadline for {region or 'all regions'}").replace("\n", " ")
+    return Override(region, years, kinds, due, month_day, reason)
+
+
+class DeadlineEngine:
+    """Due dates for (kind, region, year), with overrides from config; memoized because ``check`` asks
+    the same question for thousands of agencies that share a region."""
+
+    def __init__(self, overrides: list[Override] | None = None, first_year: int | None = None) -> None:
+        # most specific first, so the first match wins
+        self.overrides = sorted(overrides or [], key=lambda o: o.specificity(), reverse=True)
+        self.first_year = first_year
+        self._cache: dict[tuple[str, str, int], Deadline] = {}
+
+    @classmethod
+    def from_config(cls, config: Config) -> DeadlineEngine:
+        section = config.raw.get("deadlines") or []
+        first_year = None
+        if isinstance(section, dict):
+            first_year = section.get("first_year")
+            items = section.get("overrides") or []
+        elif isinstance(section, list):
+            items = section
+        else:
+            raise ConfigError("deadlines: must be a list of overrides or a mapping with 'overrides'")
+        overrides = [parse_override(m, f"deadlines[{i}]") for i, m in enumerate(items)]
+        return cls(overrides, int(first_year) if first_year else None)
+
+    def deadline(self, kind: str, region: str, year: int) -> Deadline:
+        key = (kind, region, year)
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self._cache[key] = self._compute(kind, region, year)
+        return hit
+
+    def _compute(self, kind: str, region: str, year: int) -> Deadline:
+        for o in self.overrides:
+            if o.matches(kind, region, year):
+                return Deadline(o.due_for(year), o.reason)
+        month, day, reason = DEFAULTS.get(kind, DEFAULTS["department"])
+        return Deadline(date(year + 1, month, day), reason)
