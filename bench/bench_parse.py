@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as ``pyth
 
 from bench.common import Result, arguments, each, print_table, seconds, seconds_each  # noqa: E402
 from crawler.reading.documents import read_document  # noqa: E402
-from crawler.reading.parse import parse_bytes  # noqa: E402
+from monitor.judgement.report import parse_bytes  # noqa: E402
 from testbed.render import EXTENSIONS, ReportSpec, render, render_many  # noqa: E402
 from testbed.synthetic import consistent_cells  # noqa: E402
 

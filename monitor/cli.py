@@ -51,6 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--agency", action="append", default=[], metavar="ID", help="only this agency's portal")
     sp.add_argument("--portal", action="append", default=[], metavar="ID", help="only this portal")
 
+    sp = sub.add_parser("reparse", parents=[common], help="read the archived documents again, then check")
+    sp.add_argument(
+        "--portal", action="append", default=[], metavar="ID", help="only this portal's documents"
+    )
+    sp.add_argument(
+        "--since", type=_iso_date, default=None, metavar="DATE", help="only documents fetched since"
+    )
+
     sp = sub.add_parser("check", parents=[common], help="recompute every agency-year's status (no network)")
     sp.add_argument("--as-of", type=_iso_date, default=None, metavar="DATE")
 
@@ -76,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "parse":
-            from monitor.judgement.cli import run_parse
+            from monitor.commands import run_parse
 
             return run_parse(args.files)
 
@@ -86,9 +94,13 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError(f"{args.config}: no such config file")
         config = load_config(args.config or default_config_path())
         if args.command == "crawl":
-            from crawler.portal.run import run_crawl_command
+            from monitor.commands import run_crawl
 
-            return run_crawl_command(config, agency_ids=args.agency, portal_ids=args.portal)
+            return run_crawl(config, agency_ids=args.agency, portal_ids=args.portal)
+        if args.command == "reparse":
+            from monitor.commands import run_reparse
+
+            return run_reparse(config, portal_ids=args.portal, since=args.since)
         if args.command == "check":
             from monitor.status.check import run_check_command
 

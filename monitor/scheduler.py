@@ -56,8 +56,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import func
 from sqlmodel import select
 
+from domain.clock import SHANGHAI, shanghai_date
 from domain.config import Config, ConfigError, load_config
-from monitor.status.deadlines import SHANGHAI, shanghai_date
 from storage.db import init_db, make_engine, session_scope
 from storage.models import AgencyYearStatus, CrawlRun
 from storage.types import utcnow

@@ -69,7 +69,8 @@ class ReportItem:
     portal_id: str
     url: str  # the report's identity: its page, or the attachment a listing links directly
     listing_url: str | None = None
-    title: str | None = None
+    title: str | None = None  # the page's own title, else the listing's link text
+    link_text: str | None = None  # the listing's link text, as printed
     column: str | None = None  # the sub-column it was listed under (year, department group)
     content_source: str | None = None
     pub_meta: str | None = None

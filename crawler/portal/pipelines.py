@@ -18,20 +18,13 @@ import logging
 from collections import Counter, deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import PurePosixPath
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from crawler.portal.items import Fetched, ListingItem, ProblemItem, ReportItem
-from crawler.portal.platforms.base import year_from_title, year_from_url
-from crawler.reading.attribution import AgencyMatcher
-from crawler.reading.parse import ParsedReport
-from crawler.reading.workers import ParserPool
 from domain.config import Config
-from monitor.status.publication import choose_pubdate
 from storage.archive import Archive
 from storage.db import init_db, make_engine, session_scope
 from storage.models import CrawlProblem, CrawlRun, Fetch, ListingSnapshot, Portal, Report, ReportVersion
@@ -50,24 +43,6 @@ FETCH, LISTING, REPORT, VERSION, PROBLEM, PORTAL = (
 # A new Report row's columns with the model's defaults (built once: constructing a model costs ~1 ms).
 _NEW_REPORT: dict[str, Any] = Report(url="", portal_id="").model_dump()
 
-Entry = tuple[Any, ParsedReport | None]  # an item the spider yielded, and what the parser made of it
-
-
-def document_filename(url: str, fetched: Fetched | None = None) -> str:
-    """A file name for the parser (its extension is a hint; the parser trusts the bytes)."""
-    name = unquote(PurePosixPath(urlsplit(url).path).name) or "index.html"
-    ctype = (fetched.content_type or "").lower() if fetched else ""
-    if "." not in name and "html" in ctype:
-        name += ".html"
-    return name
-
-
-def parse_document(data: bytes, filename: str):
-    """``parse_bytes`` in this process (tests, tools); the crawl itself parses in ``ParserPool``."""
-    from crawler.reading.workers import parse_document as parse
-
-    return parse(data, filename)
-
 
 class ReportStore:
     """Writes the crawler's findings into the database and the archive, a batch of items at a time.
@@ -79,58 +54,28 @@ class ReportStore:
 
     def __init__(self, engine: Engine, archive: Archive, config: Config, run_id: int | None = None):
         self.engine, self.archive, self.config, self.run_id = engine, archive, config, run_id
-        self.matcher = AgencyMatcher(config.agencies)
         self.counts: Counter[str] = Counter()
-        self._versions: dict[str, dict[str, set[str]]] = {}  # portal → report URL → version sha256s
         self._platform_set: set[str] | None = None  # portals whose platform is recorded already
-
-    # --- what is known already ---
-
-    def known_version(self, item: ReportItem) -> bool:
-        """Whether the report already has a version with these bytes (then there is nothing to parse)."""
-        if item.document is None:
-            return True
-        urls = self._versions.get(item.portal_id)
-        if urls is None:
-            urls = self._versions[item.portal_id] = self._load_versions(item.portal_id)
-        return item.document.sha256 in urls.get(item.url, ())
-
-    def forget(self, portal_ids: set[str]) -> None:
-        """Drop what is known of portals whose crawl is over (memory stays that of the portals underway)."""
-        for portal_id in portal_ids & self._versions.keys():
-            del self._versions[portal_id]
-
-    def _load_versions(self, portal_id: str) -> dict[str, set[str]]:
-        q = (
-            select(REPORT.c.url, VERSION.c.sha256)
-            .join(VERSION, VERSION.c.report_id == REPORT.c.id)
-            .where(REPORT.c.portal_id == portal_id)
-        )
-        out: dict[str, set[str]] = {}
-        with self.engine.connect() as conn:
-            for url, sha in conn.execute(q):
-                out.setdefault(url, set()).add(sha)
-        return out
 
     # --- one item at a time ---
 
-    def store(self, item: Any, parsed: ParsedReport | None = None) -> None:
+    def store(self, item: Any) -> None:
         """Store any item the spider yields."""
-        self.store_batch([(item, parsed)])
+        self.store_batch([item])
 
-    def store_report(self, item: ReportItem, parsed: ParsedReport | None = None) -> None:
+    def store_report(self, item: ReportItem) -> None:
         """Upsert the report, its evidence, its version (new bytes → new version) and its trouble."""
-        self.store_batch([(item, parsed)])
+        self.store_batch([item])
 
     def store_listing(self, item: ListingItem) -> None:
-        self.store_batch([(item, None)])
+        self.store_batch([item])
 
     def store_problem(self, item: ProblemItem) -> None:
-        self.store_batch([(item, None)])
+        self.store_batch([item])
 
     # --- a batch ---
 
-    def store_batch(self, entries: Sequence[Entry]) -> None:
+    def store_batch(self, entries: Sequence[Any]) -> None:
         """Store items in one transaction: all of them or (on error) none; the archive files first."""
         if not entries:
             return
@@ -138,14 +83,13 @@ class ReportStore:
         for f, _ in fetched:
             self.archive.put(f.body, f.sha256)
         counts: Counter[str] = Counter()
-        new_versions: list[tuple[str, str, str]] = []
         with self.engine.begin() as conn:
             fetch_ids = _insert_returning_ids(conn, FETCH, [self._fetch_row(f, pid) for f, pid in fetched])
             fetch_id = {id(f): fid for (f, _), fid in zip(fetched, fetch_ids, strict=True)}
             counts["fetches"] += len(fetched)
-            listings = [item for item, _ in entries if isinstance(item, ListingItem)]
-            problems = [item for item, _ in entries if isinstance(item, ProblemItem)]
-            reports = [(item, parsed) for item, parsed in entries if isinstance(item, ReportItem)]
+            listings = [item for item in entries if isinstance(item, ListingItem)]
+            problems = [item for item in entries if isinstance(item, ProblemItem)]
+            reports = [item for item in entries if isinstance(item, ReportItem)]
             self._store_listings(conn, listings, counts)
             problem_rows = [
                 _problem_row(self.run_id, p.portal_id, p.agency_id, p.url, p.kind, p.detail) for p in problems
@@ -153,16 +97,12 @@ class ReportStore:
             for p in problems:
                 counts[f"problems_{p.kind}"] += 1
             if reports:
-                problem_rows += self._store_reports(conn, reports, fetch_id, counts, new_versions)
+                problem_rows += self._store_reports(conn, reports, fetch_id, counts)
             if problem_rows:
                 conn.execute(insert(PROBLEM), problem_rows)
         self.counts.update(counts)
         for p in problems:
             log.warning("crawl problem (%s) at %s: %s", p.kind, p.url, p.detail)
-        for portal_id, url, sha in new_versions:
-            urls = self._versions.get(portal_id)
-            if urls is not None:
-                urls.setdefault(url, set()).add(sha)
 
     def _fetch_row(self, f: Fetched, portal_id: str) -> dict[str, Any]:
         return {
@@ -210,19 +150,18 @@ class ReportStore:
     def _store_reports(
         self,
         conn: Connection,
-        reports: list[tuple[ReportItem, ParsedReport | None]],
+        reports: list[ReportItem],
         fetch_id: dict[int, int],
         counts: Counter[str],
-        new_versions: list[tuple[str, str, str]],
     ) -> list[dict[str, Any]]:
         """Upsert the batch's reports and versions; returns the problem rows they call for."""
         now = utcnow()
-        urls = list(dict.fromkeys(item.url for item, _ in reports))
+        urls = list(dict.fromkeys(item.url for item in reports))
         rows: dict[str, dict[str, Any]] = {
             r["url"]: dict(r) for r in conn.execute(select(REPORT).where(REPORT.c.url.in_(urls))).mappings()
         }
         stored = {url: dict(rep) for url, rep in rows.items()}  # as read, to write back only what changed
-        for item, parsed in reports:
+        for item in reports:
             rep = rows.get(item.url)
             if rep is None:
                 rep = rows[item.url] = {
@@ -241,32 +180,25 @@ class ReportStore:
             rep["last_seen"] = now
             rep["portal_id"] = item.portal_id
             rep["listing_url"] = item.listing_url or rep["listing_url"]
-            rep["title"] = item.title or (parsed.title if parsed else None) or rep["title"]
-            if item.attachment_urls:
-                rep["attachment_urls"] = list(item.attachment_urls)
-            self._identify(rep, item, parsed)
-            self._date(rep, item)
+            self._page_facts(rep, item)
         new = [rep for rep in rows.values() if rep["id"] is None]
         for rep in new:
             del rep["id"]
         for rep, rid in zip(new, _insert_returning_ids(conn, REPORT, new), strict=True):
             rep["id"] = rid
 
-        versions = self._versions_of(conn, reports, rows, fetch_id, counts, new_versions)
+        versions = self._versions_of(conn, reports, rows, fetch_id, counts)
         problem_rows = []
-        for item, _ in reports:
+        for item in reports:
             rep = rows[item.url]
             problem_kind, problem_detail = item.problem_kind, item.problem_detail
             if item.document is not None:
-                version = versions.get((rep["id"], item.document.sha256))
-                if version is not None:
-                    version_id, error = version
+                version_id = versions.get((rep["id"], item.document.sha256))
+                if version_id is not None:
                     if rep["current_version_id"] is not None and rep["current_version_id"] != version_id:
                         rep["last_changed"] = now
                         counts["reports_changed"] += 1
                     rep["current_version_id"] = version_id
-                    if error:
-                        problem_kind, problem_detail = "parse_failed", error
             if problem_kind:
                 url = item.document.url if item.document else (item.attachment_urls or [item.url])[0]
                 problem_rows.append(
@@ -275,10 +207,8 @@ class ReportStore:
                     )
                 )
                 counts[f"problems_{problem_kind}"] += 1
-            if problem_kind == "parse_failed" or rep["current_version_id"] is None:
-                rep["crawl_problem"] = problem_kind
-            else:
-                rep["crawl_problem"] = None
+            # a fetch problem stands until the report's document is fetched again
+            rep["crawl_problem"] = problem_kind if problem_kind or rep["current_version_id"] is None else None
             counts["reports_seen"] += 1
         changed, seen_only = [], []
         for url, rep in rows.items():
@@ -294,70 +224,56 @@ class ReportStore:
     def _versions_of(
         self,
         conn: Connection,
-        reports: list[tuple[ReportItem, ParsedReport | None]],
+        reports: list[ReportItem],
         rows: dict[str, dict[str, Any]],
         fetch_id: dict[int, int],
         counts: Counter[str],
-        new_versions: list[tuple[str, str, str]],
-    ) -> dict[tuple[int, str], tuple[int, str | None]]:
-        """(report id, sha256) → (version id, parse error) of every document in the batch; new documents
-        that were parsed become new versions."""
-        wanted = {(rows[item.url]["id"], item.document.sha256) for item, _ in reports if item.document}
+    ) -> dict[tuple[int, str], int]:
+        """(report id, sha256) → version id of every document in the batch; new documents become new
+        versions (read later by the reading stage)."""
+        wanted = {(rows[item.url]["id"], item.document.sha256) for item in reports if item.document}
         if not wanted:
             return {}
-        q = select(VERSION.c.id, VERSION.c.report_id, VERSION.c.sha256, VERSION.c.error).where(
+        q = select(VERSION.c.id, VERSION.c.report_id, VERSION.c.sha256).where(
             VERSION.c.report_id.in_({rid for rid, _ in wanted})
         )
-        found = {(rid, sha): (vid, err) for vid, rid, sha, err in conn.execute(q) if (rid, sha) in wanted}
+        found = {(rid, sha): vid for vid, rid, sha in conn.execute(q) if (rid, sha) in wanted}
         pending: dict[tuple[int, str], dict[str, Any]] = {}
-        for item, parsed in reports:
+        for item in reports:
             doc = item.document
             key = (rows[item.url]["id"], doc.sha256) if doc is not None else None
-            if key is None or parsed is None or key in found or key in pending:
+            if key is None or key in found or key in pending:
                 continue
-            pending[key] = _version_row(key[0], doc, fetch_id[id(doc)], parsed)
-            new_versions.append((item.portal_id, item.url, doc.sha256))
+            pending[key] = _version_row(key[0], doc, fetch_id[id(doc)])
         for key, vid in zip(
             pending, _insert_returning_ids(conn, VERSION, list(pending.values())), strict=True
         ):
-            found[key] = (vid, pending[key]["error"])
+            found[key] = vid
         counts["versions_new"] += len(pending)
         return found
 
-    def _identify(self, rep: dict[str, Any], item: ReportItem, parsed: ParsedReport | None) -> None:
-        match = self.matcher.match(
-            portal_id=item.portal_id,
-            content_source=item.content_source,
-            title=item.title,
-            column=item.column,
-            document_agency=parsed.agency if parsed else None,
-        )
-        if match is not None:
-            rep["agency_id"], rep["agency_name"] = match.agency_id, match.name
-        year = (
-            year_from_title(item.title)
-            or (parsed.year if parsed else None)
-            or year_from_title(item.column)
-            or year_from_url(item.url)
-        )
-        if year:
-            rep["year"] = year
-
-    def _date(self, rep: dict[str, Any], item: ReportItem) -> None:
+    def _page_facts(self, rep: dict[str, Any], item: ReportItem) -> None:
+        """What the portal says about the report, as printed (attribution and dates are decided later, from
+        these: ``crawler.reading.attribution``, ``monitor.status.publication``)."""
         header = None
         if item.document is not None and item.document_is_attachment:
             header = item.document.headers.get("Last-Modified")
-        rep["pub_meta"], rep["pub_text"], rep["pub_header"] = item.pub_meta, item.pub_text, header
-        pub = choose_pubdate(
-            pub_meta=item.pub_meta, pub_text=item.pub_text, pub_header=header, first_seen=rep["first_seen"]
-        )
-        rep["published"], rep["published_evidence"] = pub.published, pub.evidence
+        rep["title"] = item.title or rep["title"]
+        rep["link_text"] = item.link_text or rep["link_text"]
+        rep["column"] = item.column or rep["column"]
+        rep["content_source"] = item.content_source or rep["content_source"]
+        if item.attachment_urls:
+            rep["attachment_urls"] = list(item.attachment_urls)
+        if item.page is not None or item.document is not None:  # fetched now: what it says now
+            rep["pub_meta"], rep["pub_text"], rep["pub_header"] = item.pub_meta, item.pub_text, header
+        else:  # not fetched (an error): keep what an earlier fetch said, take the listing's date if new
+            rep["pub_text"] = rep["pub_text"] or item.pub_text
 
 
-def _fetched_of(entries: Sequence[Entry]) -> list[tuple[Fetched, str]]:
+def _fetched_of(entries: Sequence[Any]) -> list[tuple[Fetched, str]]:
     """Every response the items carry, once each (a report page that is its own document is one Fetch)."""
     out: dict[int, tuple[Fetched, str]] = {}
-    for item, _ in entries:
+    for item in entries:
         if isinstance(item, ListingItem):
             out.setdefault(id(item.page), (item.page, item.portal_id))
         elif isinstance(item, ReportItem):
@@ -381,22 +297,13 @@ def _problem_row(
     }
 
 
-def _version_row(report_id: int, doc: Fetched, fetch_id: int, parsed: ParsedReport) -> dict[str, Any]:
+def _version_row(report_id: int, doc: Fetched, fetch_id: int) -> dict[str, Any]:
     return {
         "report_id": report_id,
         "sha256": doc.sha256,
         "fetch_id": fetch_id,
         "document_url": doc.final_url or doc.url,
         "fetched_at": doc.fetched_at,
-        "format": parsed.format,
-        "template": parsed.template,
-        "year": parsed.year,
-        "agency_name": parsed.agency,
-        "title": parsed.title,
-        "cells": dict(parsed.cells),
-        "findings": list(parsed.findings),
-        "prose": parsed.prose or None,
-        "error": parsed.error,
     }
 
 
@@ -429,9 +336,6 @@ class StorePipeline:
     Items are collected into batches on the reactor and stored by ONE writer thread (archive writes with
     fsync, one transaction per batch), so writes never race and the reactor keeps fetching meanwhile; when
     the writer falls ``BATCHES_AHEAD`` batches behind, new items wait for it (memory stays bounded).
-    Parsing runs in worker processes (``GKWATCH_PARSE_PROCESSES``, default cores - 1, at least 1; 0
-    parses in a thread), so neither a slow LibreOffice conversion nor the parser's CPU time holds up
-    fetching or storing.
     """
 
     def __init__(self, crawler):  # noqa: ANN001
@@ -439,9 +343,7 @@ class StorePipeline:
         self.store: ReportStore | None = None
         self.own_run = False
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gkwatch-store")
-        processes = crawler.settings.get("GKWATCH_PARSE_PROCESSES")
-        self._parsers = ParserPool(None if processes in (None, "") else int(processes))
-        self._pending: list[Entry] = []
+        self._pending: list[Any] = []
         self._timer: asyncio.TimerHandle | None = None
         self._writing: deque[asyncio.Future] = deque()  # batches handed to the writer, oldest first
 
@@ -468,7 +370,6 @@ class StorePipeline:
             self.own_run = True
         self.store = ReportStore(engine, Archive(config.archive_dir), config, run_id)
         spider.store_counts = self.store.counts
-        self._parsers.start()
         # Everything allocated so far (imported modules, settings, table metadata) lives as long as the
         # crawl: out of the collector's sight, each full collection during the crawl has far less to walk.
         gc.freeze()
@@ -477,12 +378,9 @@ class StorePipeline:
         gc.unfreeze()
         self._flush()
         self._writer.shutdown(wait=True)
-        self._parsers.close()
         assert self.store is not None
         for k, v in self.store.counts.items():
             self.crawler.stats.set_value(f"gkwatch/{k}", v)
-        self.crawler.stats.set_value("gkwatch/parse_cpu_seconds", round(self._parsers.cpu_seconds, 3))
-        self.crawler.stats.set_value("gkwatch/parse_peak_kb", self._parsers.peak_kb)
         if self.own_run:
             reason = self.crawler.stats.get_value("finish_reason") or "finished"
             with session_scope(self.store.engine) as s:
@@ -493,13 +391,7 @@ class StorePipeline:
                     run.stats = dict(self.store.counts)
 
     async def process_item(self, item, spider=None):  # noqa: ANN001
-        store = self.store
-        assert store is not None
-        parsed = None
-        if isinstance(item, ReportItem) and item.document is not None and not store.known_version(item):
-            name = document_filename(item.document.final_url, item.document)
-            parsed = await self._parsers.parse(item.document.body, name)
-        self._pending.append((item, parsed))
+        self._pending.append(item)
         if len(self._pending) >= BATCH_ITEMS:
             self._flush()
         elif self._timer is None:
@@ -519,16 +411,13 @@ class StorePipeline:
             return
         batch, self._pending = self._pending, []
         future = self._writer.submit(self._write, batch)
-        tracker = getattr(getattr(self.crawler, "spider", None), "tracker", None)
-        if tracker is not None and self.store is not None:
-            self.store.forget(tracker.done())
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # close_spider outside the loop: the writer's shutdown waits for it
             return
         self._writing.append(asyncio.wrap_future(future, loop=loop))
 
-    def _write(self, batch: list[Entry]) -> None:
+    def _write(self, batch: list[Any]) -> None:
         """Store a batch; if it fails, store its items one by one, so that one bad item loses only itself."""
         store = self.store
         assert store is not None
@@ -537,14 +426,14 @@ class StorePipeline:
             return
         except Exception:
             if len(batch) == 1:
-                log.exception("could not store %s", _describe(batch[0][0]))
+                log.exception("could not store %s", _describe(batch[0]))
                 return
             log.exception("could not store a batch of %d items; storing them one by one", len(batch))
-        for entry in batch:
+        for item in batch:
             try:
-                store.store_batch([entry])
+                store.store_batch([item])
             except Exception:
-                log.exception("could not store %s", _describe(entry[0]))
+                log.exception("could not store %s", _describe(item))
 
 
 def _describe(item: Any) -> str:

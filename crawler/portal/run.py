@@ -1,22 +1,22 @@
-"""``gkwatch crawl``: sync the registry, open a CrawlRun, run the portal spider in this process, summarize.
+"""The portal stage of ``gkwatch crawl``: sync the registry, open a CrawlRun, run the portal spider in this
+process, summarize. (``monitor.commands`` then reads the new documents and checks.)
 
-Problems found on portals are records, not failures: the exit code is 0 unless the crawl itself broke.
-A Twisted reactor cannot be restarted, so a long-lived scheduler runs each crawl through
-``crawl_in_subprocess`` instead of calling ``run_crawl_command`` twice.
+Problems found on portals are records, not failures; a crawl that did not finish (SIGTERM, Ctrl-C, a
+crash) exits non-zero and its run says ``interrupted`` or ``failed``. A Twisted reactor cannot be
+restarted, so a long-lived scheduler runs each crawl as a ``gkwatch crawl`` subprocess.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import signal
 import socket
-import subprocess
 import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
-from pathlib import Path
+from dataclasses import dataclass
+from datetime import datetime
 
 from scrapy import signals
 from scrapy.crawler import CrawlerProcess
@@ -27,7 +27,6 @@ from crawler.portal import settings as crawler_settings
 from crawler.portal.items import ListingItem, ProblemItem, ReportItem
 from crawler.portal.settings import settings_from_config
 from crawler.portal.spiders.portal import PortalSpider, select_portals
-from crawler.reading.workers import pid_alive
 from domain.config import Config, ConfigError
 from storage.db import init_db, make_engine, session_scope
 from storage.models import CrawlProblem, CrawlRun, Fetch
@@ -144,10 +143,12 @@ def run_stats(stats: dict) -> dict:
     return out
 
 
-def summary_lines(stats: dict, portals: int, unread: dict[str, list[str]] | None = None) -> list[str]:
+def summary_lines(
+    stats: dict, portals: int, unread: dict[str, list[str]] | None = None, status: str = "finished"
+) -> list[str]:
     """The end-of-crawl summary; ``unread`` names the portals of which no page could be read, and why."""
     get = {k[len("gkwatch/") :]: v for k, v in stats.items() if k.startswith("gkwatch/")}
-    lines = [f"crawl finished: {portals} portal(s)"]
+    lines = [f"crawl {status}: {portals} portal(s)"]
     lines += [f"  {label}: {get.get(key, 0)}" for key, label in SUMMARY_KEYS]
     problems = {k[len("problems_") :]: v for k, v in get.items() if k.startswith("problems_")}
     if problems:
@@ -180,6 +181,17 @@ def unread_portals(engine, run_id: int, portal_ids: Sequence[str]) -> dict[str, 
     return {p: sorted(kinds.get(p, ())) for p in portal_ids if p not in read}
 
 
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (one we may not signal counts as alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def mark_dead_runs(session) -> list[int]:  # noqa: ANN001
     """Runs left "running" by a crawl that was killed (SIGKILL, power cut) on this host become "interrupted".
 
@@ -195,16 +207,29 @@ def mark_dead_runs(session) -> list[int]:  # noqa: ANN001
     return dead
 
 
-def run_crawl_command(config: Config, agency_ids: Sequence[str] = (), portal_ids: Sequence[str] = ()) -> int:
-    """Crawl the selected portals (all when none selected) into the configured database."""
+@dataclass
+class CrawlOutcome:
+    """How a crawl ended: ``exit_code`` 0 only when it finished; the run row says the rest."""
+
+    exit_code: int
+    run_id: int | None = None
+    started_at: datetime | None = None
+    status: str = "failed"  # finished | interrupted | failed
+
+
+def run_crawl(config: Config, agency_ids: Sequence[str] = (), portal_ids: Sequence[str] = ()) -> CrawlOutcome:
+    """Crawl the selected portals (all when none selected) into the configured database and archive.
+
+    Fetching only: the documents are read afterwards by the reading stage (``gkwatch crawl`` runs it).
+    """
     try:
         portals = select_portals(config, portal_ids, agency_ids)
     except ConfigError as e:
         print(f"gkwatch crawl: {e}", file=sys.stderr)
-        return 2
+        return CrawlOutcome(2)
     if not portals:
         print("gkwatch crawl: no portals configured", file=sys.stderr)
-        return 0
+        return CrawlOutcome(0, status="finished")
     engine = make_engine(config.database_url)
     init_db(engine)
     with session_scope(engine) as s:
@@ -215,7 +240,7 @@ def run_crawl_command(config: Config, agency_ids: Sequence[str] = (), portal_ids
         )
         s.add(run)
         s.flush()
-        run_id = run.id
+        run_id, started_at = run.id, run.started_at
 
     process = CrawlerProcess(build_settings(config))
     crawler = process.create_crawler(PortalSpider)
@@ -246,37 +271,9 @@ def run_crawl_command(config: Config, agency_ids: Sequence[str] = (), portal_ids
         progress.show(final=True)
         progress.detach()
     unread = unread_portals(engine, run_id, [p.id for p in portals]) if status != "failed" else None
-    for line in summary_lines(stats, len(portals), unread):
+    for line in summary_lines(stats, len(portals), unread, status):
         print(line, file=sys.stderr)
+    engine.dispose()
     if status == "failed" or stats.get("log_count/CRITICAL"):
-        return 1
-    return 0
-
-
-def crawl_in_subprocess(
-    config_path: str | os.PathLike,
-    agency_ids: Sequence[str] = (),
-    portal_ids: Sequence[str] = (),
-    timeout: float = 6 * 3600,
-) -> int:
-    """Run ``gkwatch crawl`` in a fresh process (for the scheduler: a reactor cannot be restarted).
-
-    On timeout the crawl is asked to stop (SIGTERM: Scrapy closes gracefully, the run is marked
-    interrupted), then killed if it does not; the return code is then 124, as timeout(1) says.
-    """
-    cmd = [sys.executable, "-m", "monitor", "crawl", "--config", str(Path(config_path))]
-    for a in agency_ids:
-        cmd += ["--agency", a]
-    for p in portal_ids:
-        cmd += ["--portal", p]
-    proc = subprocess.Popen(cmd)
-    try:
-        return proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        return 124
+        return CrawlOutcome(1, run_id, started_at, "failed")
+    return CrawlOutcome(0 if status == "finished" else 1, run_id, started_at, status)

@@ -1,23 +1,23 @@
-"""Which agency a report belongs to, from the names a portal prints.
+"""Which agency and which year a report stands for: one answer, from everything known about it.
 
-Portals name an agency in the report title ("区招商局2023年政府信息公开工作年度报告"), in the page's
-``ContentSource`` meta, or only in the sub-column the report sits in (乡镇街道 → 龙泉镇). We look for every
-registered name and alias in those texts and take the longest hit: "淄川区招商局" beats "招商局", so an
-agency whose name contains another's is not mistaken for it. Nothing found → the report is kept as
-*discovered*, with the name taken from its title.
+Portals name an agency in the report's title ("区招商局2023年政府信息公开工作年度报告"), in the document
+itself, in the page's 发布机构 / ``ContentSource`` meta, or only in the sub-column the report sits in
+(乡镇街道 → 龙泉镇). The title decides first, then the document, then the page's 发布机构, then the column:
+a government's own report published by its office (发布机构 …人民政府办公室) is the government's, because
+its title says so. In each text every registered name and alias is looked for and the longest hit taken:
+"淄川区招商局" beats "招商局", so an agency whose name contains another's is not mistaken for it. Nothing
+found → the report is kept as *discovered*, with the name taken from its title.
+
+The year: the title's, then the document's (its own title, its statistical period, its prose), then the
+column's, then one named in the URL.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from domain.config import AgencyConfig
-
-_TITLE_AGENCY = re.compile(
-    r"^\s*(?:关于)?(.{2,40}?)\s*[（(]?\s*(?:19|20)\d{2}\s*年度?.*?(?:政府)?信息公开.*?报告"
-)
-_NOISE = re.compile(r"[\s《》“”\"'【】\[\]]")
+from domain.titles import agency_from_title, squeeze_name, year_from_title, year_from_url
 
 
 @dataclass(frozen=True)
@@ -28,8 +28,7 @@ class AgencyMatch:
     source: str  # content_source | title | column | document | title_guess
 
 
-def _norm(s: str) -> str:
-    return _NOISE.sub("", s or "")
+_norm = squeeze_name
 
 
 class AgencyMatcher:
@@ -85,9 +84,9 @@ class AgencyMatcher:
     ) -> AgencyMatch | None:
         """The agency of a report; ``None`` when no text names one at all."""
         for source, text in (
-            ("content_source", content_source),
             ("title", title),
             ("document", document_agency),
+            ("content_source", content_source),
             ("column", column),
         ):
             hit = self._find(text, portal_id)
@@ -99,12 +98,60 @@ class AgencyMatcher:
         return None
 
 
-def agency_from_title(title: str | None) -> str | None:
-    """The agency a report title names before its year: "XX局2023年…年度报告" → "XX局"."""
-    if not title:
-        return None
-    m = _TITLE_AGENCY.search(title)
-    if not m:
-        return None
-    name = _norm(m.group(1)).rstrip("的")
-    return name or None
+@dataclass(frozen=True)
+class ReportFacts:
+    """What the portal and the document say about one report (``storage.models.Report`` + its reading)."""
+
+    portal_id: str | None
+    url: str
+    title: str | None = None  # the page's ArticleTitle, else the listing's link text
+    link_text: str | None = None
+    column: str | None = None
+    content_source: str | None = None
+    document_title: str | None = None
+    document_agency: str | None = None
+    document_year: int | None = None
+
+
+@dataclass(frozen=True)
+class Attribution:
+    agency_id: str | None
+    agency_name: str | None
+    by: str | None  # title | document | content_source | column | title_guess; None: nothing names one
+    year: int | None
+    year_source: str | None  # title | document | column | url
+
+
+def attribute(facts: ReportFacts, matcher: AgencyMatcher) -> Attribution:
+    """The agency and year a report stands for (see the module docstring)."""
+    title = facts.title or facts.link_text
+    match = matcher.match(
+        portal_id=facts.portal_id,
+        content_source=facts.content_source,
+        title=title,
+        column=facts.column,
+        document_agency=facts.document_agency,
+    )
+    if match is None and facts.document_title and facts.document_title != title:
+        match = matcher.match(portal_id=facts.portal_id, title=facts.document_title)
+    year, source = None, None
+    for candidate, how in (
+        (year_from_title(title), "title"),
+        (year_from_title(facts.link_text), "title"),
+        (facts.document_year, "document"),
+        (year_from_title(facts.column), "column"),
+        (year_from_url(facts.url), "url"),
+    ):
+        if candidate:
+            year, source = candidate, how
+            break
+    return Attribution(
+        match.agency_id if match else None,
+        match.name if match else None,
+        match.source if match else None,
+        year,
+        source,
+    )
+
+
+__all__ = ["AgencyMatch", "AgencyMatcher", "Attribution", "ReportFacts", "agency_from_title", "attribute"]

@@ -17,7 +17,8 @@ from functools import lru_cache
 
 from crawler.reading.documents.model import Document, Paragraph, Table
 from crawler.reading.labels import match_s2_column, match_s2_item, match_s3_row, norm
-from crawler.reading.values import CellValue, clean, looks_like_value, parse_cell
+from crawler.reading.model import MISSING, CellReading
+from crawler.reading.values import clean, looks_like_value, parse_cell
 from domain.template import S3_COLUMNS, S4_COLUMNS, S4_GROUPS, Template
 
 S3_WIDTH = len(S3_COLUMNS)
@@ -27,13 +28,13 @@ _PAGE_NUMBER = re.compile(r"^[-—–－]\s*\d+\s*[-—–－]$|^第\s*\d+\s*页
 
 @dataclass
 class TableReading:
-    """What was read: every cell key of the template → its printed text and its reading."""
+    """What was read: every cell key of the template → its reading (value, printed text, remarks)."""
 
-    cells: dict[str, CellValue] = field(default_factory=dict)
-    raw: dict[str, str] = field(default_factory=dict)
+    cells: dict[str, CellReading] = field(default_factory=dict)
     # (section, row key, message) for rows/columns of the template that were not found or not aligned.
     missing: list[tuple[str, str, str]] = field(default_factory=list)
     found_sections: set[str] = field(default_factory=set)  # of "s2", "s3", "s4"
+    notes: list[str] = field(default_factory=list)  # how the tables were read, where not plainly
 
 
 def _rows_from_tables(doc: Document) -> list[list[str]]:
@@ -118,9 +119,9 @@ class _Reader:
         self.t = template
         self.out = TableReading()
 
-    def put(self, key: str, text: str, money: bool = False) -> None:
-        self.out.raw[key] = text
-        self.out.cells[key] = parse_cell(text, money=money)
+    def put(self, key: str, text: str, money: bool = False, **how: object) -> None:
+        v = parse_cell(text, money=money)
+        self.out.cells[key] = CellReading(v.value, text, v.note, v.detail, **how)  # type: ignore[arg-type]
 
     # --- 表三 ---------------------------------------------------------------------------------------
     def read_s3(self, rows: list[list[str]], loose: bool) -> None:
@@ -251,14 +252,14 @@ def _fill_missing(r: _Reader, template: Template) -> None:
         if f"s2.{item.key}.{item.columns[0].key}" not in out.cells:
             out.missing.append(("s2", item.key, f"表二 row 「{item.label}」 not found"))
             for c in item.columns:
-                out.cells[f"s2.{item.key}.{c.key}"] = CellValue(None, "missing")
+                out.cells[f"s2.{item.key}.{c.key}"] = MISSING
     for row in template.s3:
         if f"s3.{row.key}.total" not in out.cells:
             out.missing.append(("s3", row.key, f"表三 row 「{row.label}」 not found"))
             for c in S3_COLUMNS:
-                out.cells[f"s3.{row.key}.{c.key}"] = CellValue(None, "missing")
+                out.cells[f"s3.{row.key}.{c.key}"] = MISSING
     if not any(k.startswith("s4.") for k in out.cells):
         out.missing.append(("s4", "*", "表四 (行政复议、行政诉讼) numbers not found"))
         for g in S4_GROUPS:
             for c in S4_COLUMNS:
-                out.cells[f"s4.{g.key}.{c.key}"] = CellValue(None, "missing")
+                out.cells[f"s4.{g.key}.{c.key}"] = MISSING

@@ -1,166 +1,241 @@
-"""Parsing crawled documents off the reactor, in worker processes.
+"""Reading documents in worker processes, each document under a time cap.
 
-Reading a report (lxml, python-docx, pdfplumber, the table recognizer) is pure-Python CPU work: in threads
-it holds the GIL and starves the reactor and the store, so fetching slows to the parser's pace. A pool of
-worker processes (one per core but one, created once per crawl) parses in parallel instead: a heavy
-document (a long PDF, a spreadsheet) never stalls fetching. ``parse_bytes`` is a pure function of
-bytes → ``ParsedReport``, so only bytes go in and a picklable dataclass comes out.
+Reading a report (lxml, python-docx, pdfplumber, LibreOffice, OCR) is CPU work that can hang or crash on a
+hostile file: a 41-byte RTF holds LibreOffice at full CPU, a C extension dies on a broken PDF. So documents
+are read in worker processes (one per core by default), a few at a time (one LibreOffice start serves a
+task's .doc/.wps files), and the parent watches the clock:
 
-Workers are forked from a ``forkserver`` that has already imported the parser (fast start, and never a
-fork of the threaded reactor process). A worker that dies (a crash in a C extension, the OOM killer)
-breaks the pool: it is replaced and the document tried again; a document that keeps killing workers
-becomes a ``parse_failed`` report, never a stalled crawl. Workers leave by themselves when the crawl
-process is killed outright.
+* a task that outlives its time cap (``seconds_per_document`` × its size) has its worker killed — with the
+  worker's whole process group, LibreOffice included — and each of its documents is tried once more alone;
+  a document that times out alone becomes a ``Reading`` with an ``error`` saying so, never a stalled run;
+* a worker that dies (a crash, the OOM killer) is replaced the same way;
+* workers read the bytes from the archive themselves (only sha256s cross the pipe) and are replaced after
+  ``MAX_TASKS_PER_WORKER`` tasks, so a long reparse keeps its memory flat.
 
-As with any ``multiprocessing`` start method but fork, a script that runs a crawl must guard its entry
-point (``if __name__ == "__main__":``); ``gkwatch``, ``python -m monitor`` and ``scrapy`` do.
+Workers are forked from a ``forkserver`` that has already imported the readers (fast start, and never a fork
+of a threaded parent). ``processes=0`` reads in this process (tests, tools), without the time cap.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import multiprocessing
 import os
-import resource
 import signal
-import threading
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
 
-from crawler.reading.parse import ParsedReport, parse_bytes
+from crawler.reading.model import Reading
+from crawler.reading.read import read_bytes, read_many
 
 log = logging.getLogger(__name__)
 
-ATTEMPTS = 2  # a document is tried this often in a fresh pool before it counts as crashing the parser
-WATCH_SECONDS = 1.0  # how often a worker checks that the crawl that started it still runs
+SECONDS_PER_DOCUMENT = 120.0  # a real report reads in well under 10 s; OCR of a scanned one in ~a minute
+TASK_SIZE = 8  # documents per task: LibreOffice starts once per task
+MAX_TASKS_PER_WORKER = 50
+
+
+@dataclass(frozen=True)
+class Job:
+    """One document to read: its bytes are the archive's file ``sha256``; ``filename`` is a hint."""
+
+    sha256: str
+    filename: str | None = None
+
+
+Loader = Callable[[str], bytes]  # sha256 -> the document's bytes (the archive's ``get``)
 
 
 def default_workers() -> int:
-    """One worker per core this process may run on, less the core the crawl itself keeps busy.
-
-    Measured on 2 cores (bench/bench_crawl.py, first crawl): 1 worker 62 pages/s, 2 workers 57, in a
-    thread 41 — a second worker only competes with the reactor and the store for the same cores.
-    """
+    """One worker per core this process may run on."""
     try:
-        cores = len(os.sched_getaffinity(0))
+        return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
-    return max(1, cores - 1)
+        return max(1, os.cpu_count() or 1)
 
 
-def parse_document(data: bytes, filename: str) -> ParsedReport:
-    """What a worker runs (module-level, so it pickles by name)."""
-    return parse_bytes(data, filename)
+def read_jobs(jobs: list[Job], load: Loader) -> list[Reading]:
+    """Read jobs in this process (the LibreOffice formats of the batch in one conversion run)."""
+    items: list[tuple[str, bytes]] = []
+    failed: dict[int, Reading] = {}
+    for i, job in enumerate(jobs):
+        try:
+            items.append((job.filename or job.sha256, load(job.sha256)))
+        except OSError as e:
+            failed[i] = Reading(file=job.filename, error=f"the archived file cannot be read: {e}")
+            items.append((job.filename or job.sha256, b""))
+    readings = read_many(items) if len(items) > 1 else [read_bytes(items[0][1], items[0][0])] if items else []
+    return [failed.get(i, r) for i, r in enumerate(readings)]
 
 
-def _parse_measured(data: bytes, filename: str) -> tuple[ParsedReport, float, int]:
-    """``parse_document``, the CPU seconds it took and the process's peak memory (KB) after it: what
-    parsing costs a crawl, for its stats (workers are not the crawl's children: rusage cannot see them)."""
-    start = time.thread_time()  # this thread's CPU only: in-thread mode shares the process with the reactor
-    parsed = parse_document(data, filename)
-    return parsed, time.thread_time() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this pid exists (one we may not signal counts as alive)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _exit_with(crawl_pid: int) -> None:
-    """A worker's watch on the crawl process: a crawl killed outright (SIGKILL, OOM) cannot shut its pool
-    down, and the workers, holding their own queue's ends, would wait for work forever."""
-    while pid_alive(crawl_pid):
-        time.sleep(WATCH_SECONDS)
-    os._exit(0)
-
-
-def _worker_init(crawl_pid: int) -> None:
-    # Ctrl-C reaches the whole process group: the crawl's own shutdown decides, workers keep parsing
-    # what is in flight instead of dying with a KeyboardInterrupt (which would break the pool).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_exit_with, args=(crawl_pid,), daemon=True, name="watch-crawl").start()
-
-
-def _warm_up() -> int:
-    return os.getpid()
+def _worker_main(conn: Connection, load: Loader) -> None:
+    """A worker: read the tasks the parent sends until it sends None (or goes away)."""
+    os.setpgid(0, 0)  # its own process group: a kill at the time cap takes LibreOffice with it
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    while True:
+        try:
+            jobs = conn.recv()
+        except (EOFError, OSError):
+            return
+        if jobs is None:
+            return
+        conn.send(read_jobs(jobs, load))
 
 
 def _context() -> multiprocessing.context.BaseContext:
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload([__name__])
+        ctx.set_forkserver_preload(["crawler.reading.read", "crawler.reading.documents"])
         return ctx
     return multiprocessing.get_context("spawn")
 
 
-class ParserPool:
-    """``await pool.parse(data, filename)`` from the reactor's asyncio loop.
+@dataclass
+class _Worker:
+    process: multiprocessing.process.BaseProcess
+    conn: Connection
+    tasks: int = 0
+    jobs: list[Job] | None = None  # the task in hand
+    alone: bool = False  # the task is the retry of one document
+    deadline: float = 0.0
 
-    ``processes=0`` parses in one thread of this process instead (no extra processes: small runs, or
-    where processes are not allowed).
-    """
-
-    def __init__(self, processes: int | None = None):
-        self.processes = default_workers() if processes is None else max(0, int(processes))
-        self._executor: Executor | None = None
-        self._generation = 0
-        self.cpu_seconds = 0.0  # spent parsing, in whichever process did it
-        self.peak_kb = 0  # the largest peak memory of a process that parsed
-
-    def _make(self) -> Executor:
-        if self.processes == 0:
-            return ThreadPoolExecutor(max_workers=1, thread_name_prefix="gkwatch-parse")
-        return ProcessPoolExecutor(
-            max_workers=self.processes,
-            mp_context=_context(),
-            initializer=_worker_init,
-            initargs=(os.getpid(),),
-        )
-
-    def start(self) -> None:
-        """Create the pool and start its workers now (while the first listing pages are fetched)."""
-        if self._executor is None:
-            self._executor = self._make()
-            for _ in range(max(self.processes, 1)):
-                self._executor.submit(_warm_up)
-
-    def _replace(self, generation: int) -> None:
-        """A worker died: every future of that pool failed; the first to notice builds a new pool."""
-        if generation != self._generation:
-            return  # already replaced
-        old, self._executor = self._executor, self._make()
-        self._generation += 1
-        if old is not None:
-            old.shutdown(wait=False, cancel_futures=True)
-
-    async def parse(self, data: bytes, filename: str) -> ParsedReport:
-        self.start()
-        for attempt in range(1, ATTEMPTS + 1):
-            generation, executor = self._generation, self._executor
-            assert executor is not None
+    def kill(self) -> None:
+        pid = self.process.pid
+        if pid is not None:
             try:
-                future = executor.submit(_parse_measured, data, filename)
-                parsed, cpu, peak_kb = await asyncio.wrap_future(future)
-                self.cpu_seconds += cpu
-                self.peak_kb = max(self.peak_kb, peak_kb)
-                return parsed
-            except BrokenProcessPool as e:
-                log.warning("parser worker died reading %s (attempt %d): %s", filename, attempt, e)
-                self._replace(generation)
-            except Exception as e:  # parse_bytes should not raise; if it does, the report is still kept
-                log.exception("parser failed on %s", filename)
-                return ParsedReport(file=filename, error=f"parser error: {type(e).__name__}: {e}")
-        return ParsedReport(file=filename, error="the parser process crashed on this document")
+                os.killpg(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        self.process.join(5)
+        self.conn.close()
 
-    def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+
+class ReaderPool:
+    """``for job, reading in pool.read(jobs): …`` — readings in the order they finish."""
+
+    def __init__(
+        self,
+        load: Loader,
+        processes: int | None = None,
+        *,
+        seconds_per_document: float = SECONDS_PER_DOCUMENT,
+        task_size: int = TASK_SIZE,
+    ):
+        self.load = load
+        self.processes = default_workers() if processes is None else max(0, int(processes))
+        self.seconds_per_document = seconds_per_document
+        self.task_size = max(1, task_size)
+        self.timeouts = 0  # documents given up at the time cap
+        self.crashes = 0  # workers that died under a document
+        self.workers: list[_Worker] = []  # the running workers (while ``read`` runs)
+
+    def read(self, jobs: Iterable[Job]) -> Iterator[tuple[Job, Reading]]:
+        if self.processes == 0:
+            for task in _tasks(jobs, self.task_size):
+                yield from zip(task, read_jobs(task, self.load), strict=True)
+            return
+        yield from self._read_in_workers(jobs)
+
+    def _start(self, ctx: multiprocessing.context.BaseContext) -> _Worker:
+        parent, child = ctx.Pipe()
+        process = ctx.Process(target=_worker_main, args=(child, self.load), daemon=True)
+        process.start()
+        child.close()
+        return _Worker(process, parent)
+
+    def _read_in_workers(self, jobs: Iterable[Job]) -> Iterator[tuple[Job, Reading]]:
+        ctx = _context()
+        queue: deque[tuple[list[Job], bool]] = deque()  # (task, alone: a retry of one document)
+        source = _tasks(jobs, self.task_size)
+        workers = self.workers = [self._start(ctx) for _ in range(self.processes)]
+        try:
+            while True:
+                for i, w in enumerate(workers):
+                    if w.jobs is None:
+                        if not queue:
+                            nxt = next(source, None)
+                            if nxt is not None:
+                                queue.append((nxt, False))
+                        if not queue:
+                            continue
+                        if w.tasks >= MAX_TASKS_PER_WORKER:
+                            w.conn.send(None)
+                            w.process.join(5)
+                            w.conn.close()
+                            workers[i] = w = self._start(ctx)
+                        task, alone = queue.popleft()
+                        w.jobs, w.tasks = task, w.tasks + 1
+                        w.deadline = time.monotonic() + self.seconds_per_document * len(task) + 5
+                        w.alone = alone
+                        w.conn.send(task)
+                busy = [w for w in workers if w.jobs is not None]
+                if not busy:
+                    return
+                timeout = max(0.0, min(w.deadline for w in busy) - time.monotonic())
+                ready = wait([w.conn for w in busy], timeout=timeout)
+                for i, w in enumerate(workers):
+                    if w.jobs is None:
+                        continue
+                    if w.conn in ready:
+                        try:
+                            readings = w.conn.recv()
+                        except (EOFError, OSError):
+                            readings = None
+                        if readings is not None:
+                            task, w.jobs = w.jobs, None
+                            yield from zip(task, readings, strict=True)
+                            continue
+                        self.crashes += 1
+                        yield from self._give_up(w, queue, "the reader process crashed on this document")
+                        workers[i] = self._start(ctx)
+                    elif time.monotonic() >= w.deadline:
+                        yield from self._give_up(
+                            w,
+                            queue,
+                            f"reading took longer than {self.seconds_per_document:.0f} s: given up",
+                            timeout=True,
+                        )
+                        workers[i] = self._start(ctx)
+        finally:
+            for w in workers:
+                if w.jobs is not None:
+                    w.kill()
+                else:
+                    try:
+                        w.conn.send(None)
+                    except OSError:
+                        pass
+                    w.process.join(5)
+                    if w.process.is_alive():
+                        w.kill()
+                    w.conn.close()
+
+    def _give_up(
+        self, w: _Worker, queue: deque, error: str, *, timeout: bool = False
+    ) -> Iterator[tuple[Job, Reading]]:
+        """A task failed with its worker: retry each document alone once; a lone document is given up."""
+        task, alone = w.jobs or [], w.alone
+        w.jobs = None
+        w.kill()
+        if alone:
+            job = task[0]
+            self.timeouts += timeout
+            log.warning("reading %s (%s): %s", job.filename, job.sha256[:12], error)
+            yield job, Reading(file=job.filename, error=error)
+            return
+        for job in task:
+            queue.append(([job], True))
+
+
+def _tasks(jobs: Iterable[Job], size: int) -> Iterator[list[Job]]:
+    task: list[Job] = []
+    for job in jobs:
+        task.append(job)
+        if len(task) >= size:
+            yield task
+            task = []
+    if task:
+        yield task

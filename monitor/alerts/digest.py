@@ -25,13 +25,13 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from domain.codes import explain
 from domain.config import Config
+from domain.regions import region_has_prefix
 from monitor.alerts.changes import CHANGE_LABELS, Change, detect_and_record, load_current
 from monitor.alerts.channels import url_key
 from monitor.alerts.outbox import enqueue
 from monitor.alerts.text import clean_text, evidence_url, h, link_html
-from monitor.judgement.findings import explain
-from monitor.status.deadlines import region_has_prefix
 from monitor.status.verdict import StatusRow
 from storage.types import utcnow
 

@@ -19,11 +19,11 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from domain.clock import SHANGHAI
+from domain.codes import BLOCKING_PROBLEMS
 from domain.config import Config
 from monitor.alerts.outbox import enqueue
 from monitor.alerts.text import clean_text, h, link_html
-from monitor.status.deadlines import SHANGHAI
-from monitor.status.verdict import BLOCKING_PROBLEMS
 from storage.models import CrawlProblem, CrawlRun, ListingSnapshot
 from storage.types import utcnow
 

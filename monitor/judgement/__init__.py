@@ -1,52 +1,57 @@
-"""The rules that judge a report. One module per family of rules:
+"""Judgement: the rules that judge readings. One module per family of rules:
 
 * ``cells``        — ``cell.*``: how each cell was printed
-* ``arithmetic``   — ``s3.row_total``, ``s3.results_total``, ``s3.balance``, ``s4.total``
+* ``arithmetic``   — ``s3.row_total``, ``s3.results_total``, ``s3.balance``, ``s4.total`` (and
+  ``reading.unsure`` where a sum fails on a cell the reader is unsure of)
 * ``structure``    — ``template.*``: format for the year, sections, rows
 * ``text``         — ``text.table_mismatch``: prose against tables
 * ``plausibility`` — ``plausibility.*``: numbers that add up but cannot be right
-* ``history``      — ``history.*``, ``copy.previous_year``: across reports (run by the monitor)
+* ``history``      — ``history.*``, ``copy.*``: across reports (run by ``monitor.status.history``)
 
-``check_report`` runs every single-report rule over a parsed report; ``findings.RULES`` lists them all.
+``judge`` runs every single-report rule over one ``Reading``; it reads no document and touches no
+database, so ``gkwatch check`` runs it over every stored reading every time. Rule ids and their meanings
+are in ``domain.codes.RULES`` (docs/rules.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from crawler.reading.values import CellValue
+from crawler.reading.model import Reading
+from domain.codes import RULES, explain
 from domain.template import cell_label
 from monitor.judgement.arithmetic import arithmetic_findings
 from monitor.judgement.cells import cell_findings
-from monitor.judgement.findings import RULES, SEVERITY_ORDER, explain, finding, is_inconsistent
-from monitor.judgement.plausibility import plausibility_findings
+from monitor.judgement.findings import finding, is_inconsistent, sort_findings
+from monitor.judgement.plausibility import plausibility_findings, regulations_findings
 from monitor.judgement.structure import structure_findings
 from monitor.judgement.text import text_findings
 
-__all__ = ["RULES", "check_report", "explain", "finding", "is_inconsistent", "sort_findings"]
+__all__ = ["RULES", "AgencyContext", "explain", "finding", "is_inconsistent", "judge", "sort_findings"]
 
 
-def check_report(
-    *,
-    template: str,
-    year: int | None,
-    readings: Mapping[str, CellValue],
-    sections_present: list[str],
-    missing: list[tuple[str, str, str]],
-    prose: str,
-    period: tuple[str, str] | None = None,
-    prose_years: list[int] | None = None,
-) -> list[dict[str, Any]]:
-    """Every single-report finding, most severe first."""
-    cells = {k: r.value for k, r in readings.items()}
-    out = cell_findings(template, readings)
-    out += arithmetic_findings(template, cells)
-    out += structure_findings(template, year, sections_present, missing)
-    out += text_findings(prose, cells, lambda k: cell_label(template, k))
-    out += plausibility_findings(template, year, cells, period, prose_years or [])
+@dataclass(frozen=True, slots=True)
+class AgencyContext:
+    """What the registry knows of the agency: rules the document alone cannot decide need it."""
+
+    kind: str | None = None
+    region: str | None = None
+
+
+def judge(reading: Reading, agency: AgencyContext | None = None) -> list[dict[str, Any]]:
+    """Every single-report finding of a reading, most severe first (none for an unread document)."""
+    template = reading.template
+    if template is None or reading.error:
+        return []
+    cells = reading.cells
+    values = {k: c.value for k, c in cells.items()}
+    unsure = reading.unsure
+    out = cell_findings(template, cells)
+    out += arithmetic_findings(template, values, unsure)
+    out += structure_findings(template, reading.year, reading.sections_present, reading.missing)
+    out += text_findings(reading.prose, values, lambda k: cell_label(template, k))
+    out += plausibility_findings(template, reading.year, values, reading.period, reading.prose_years)
+    if agency is not None:
+        out += regulations_findings(template, values, agency.kind, agency.region)
     return sort_findings(out)
-
-
-def sort_findings(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted(findings, key=lambda f: (SEVERITY_ORDER.get(f["severity"], 9), f["rule"]))

@@ -2,7 +2,11 @@
 
 A sum with an unknown (blank, unreadable) term is not judged: the blank is reported by ``cell.blank``
 instead, so that one missing cell never becomes a false "does not add up". A finding names the result cell
-and the non-zero terms — the cells a reader has to look at.
+and the non-zero terms — the cells a reader has to look at — and carries the numbers (``data``).
+
+An accusation rests only on cells read with certainty: a sum that fails where any cell involved is one the
+reader is unsure of (placed by order, fuzzy label, realigned, OCR) is ``reading.unsure`` (a warning asking
+for a look), never the error.
 """
 
 from __future__ import annotations
@@ -29,8 +33,31 @@ def _fmt(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else f"{v:g}"
 
 
+def _failed(
+    rule: str, involved: list[str], message: str, unsure: frozenset[str], **data: Any
+) -> dict[str, Any]:
+    """The finding of a failed sum: the rule's own where every cell is certain, else ``reading.unsure``."""
+    doubtful = sorted(k for k in involved if k in unsure)
+    if not doubtful:
+        return finding(rule, involved, message, **data)
+    return finding(
+        "reading.unsure",
+        involved,
+        f"{message}（涉及不确定读数，可能是识别错误，请核对原件）",
+        rule_of=rule,
+        unsure=doubtful,
+        **data,
+    )
+
+
 def _sum_rule(
-    cells: Mapping[str, Value], rule: str, result: str, terms: Sequence[str], what: str, how: str
+    cells: Mapping[str, Value],
+    unsure: frozenset[str],
+    rule: str,
+    result: str,
+    terms: Sequence[str],
+    what: str,
+    how: str,
 ) -> dict[str, Any] | None:
     """``result == sum(terms)`` or a finding; None when any cell involved is unknown."""
     total = cells.get(result)
@@ -41,10 +68,20 @@ def _sum_rule(
     if abs(s - total) <= _EPS:
         return None
     involved = [k for k, v in zip(terms, values, strict=True) if v] + [result]
-    return finding(rule, involved, f"{what}: 总计 {_fmt(total)} ≠ {_fmt(s)} ({how})")
+    message = f"{what}：总计 {_fmt(total)}，而{how}为 {_fmt(s)}"
+    if unsure and (result in unsure or not unsure.isdisjoint(terms)):
+        return _failed(
+            rule,
+            [*involved, *(k for k in terms if k in unsure and k not in involved)],
+            message,
+            unsure,
+            total=total,
+            sum=s,
+        )
+    return finding(rule, involved, message, total=total, sum=s)
 
 
-def _balance(cells: Mapping[str, Value], col: str) -> dict[str, Any] | None:
+def _balance(cells: Mapping[str, Value], unsure: frozenset[str], col: str) -> dict[str, Any] | None:
     left = [f"s3.new_received.{col}", f"s3.carried_over.{col}"]
     right = [f"s3.results_total.{col}", f"s3.carried_forward.{col}"]
     vals = [cells.get(k) for k in left + right]
@@ -55,11 +92,11 @@ def _balance(cells: Mapping[str, Value], col: str) -> dict[str, Any] | None:
         return None
     label = next(c.label for c in S3_COLUMNS if c.key == col)
     involved = [k for k, v in zip(left + right, vals, strict=True) if v] or left + right
-    return finding(
-        "s3.balance",
-        involved,
-        f"{label}: 一+二 = {_fmt(a)} ≠ 三（七）总计+四 = {_fmt(b)}",
-    )
+    message = f"{label}：一+二 = {_fmt(a)}，而三（七）总计+四 = {_fmt(b)}"
+    if unsure and not unsure.isdisjoint(left + right):
+        doubtful = [k for k in left + right if k in unsure and k not in involved]
+        return _failed("s3.balance", involved + doubtful, message, unsure, left=a, right=b)
+    return finding("s3.balance", involved, message, left=a, right=b)
 
 
 SumSpec = tuple[str, str, tuple[str, ...], str, str]  # ``_sum_rule``'s arguments after ``cells``
@@ -76,7 +113,7 @@ def _sums(template: str) -> tuple[tuple[SumSpec, ...], tuple[SumSpec, ...]]:
             f"s3.{row.key}.total",
             tuple(f"s3.{row.key}.{c}" for c in S3_APPLICANT_COLUMNS),
             row_label(template, "s3", row.key),
-            "sum of applicant columns",
+            "六类申请人之和",
         )
         for row in t.s3
     ]
@@ -86,7 +123,7 @@ def _sums(template: str) -> tuple[tuple[SumSpec, ...], tuple[SumSpec, ...]]:
             f"s3.results_total.{col.key}",
             tuple(f"s3.{r.key}.{col.key}" for r in t.s3_outcome_rows),
             f"（七）总计 · {col.label}",
-            "sum of （一）…（六）",
+            "（一）至（六）之和",
         )
         for col in S3_COLUMNS
     ]
@@ -96,16 +133,19 @@ def _sums(template: str) -> tuple[tuple[SumSpec, ...], tuple[SumSpec, ...]]:
             f"s4.{g.key}.total",
             tuple(f"s4.{g.key}.{c.key}" for c in S4_COLUMNS if c.key != "total"),
             g.label,
-            "维持+纠正+其他+尚未审结",
+            "维持、纠正、其他、尚未审结之和",
         )
         for g in S4_GROUPS
     ]
     return tuple(s3), tuple(s4)
 
 
-def arithmetic_findings(template: str, cells: Mapping[str, Value]) -> list[dict[str, Any]]:
+def arithmetic_findings(
+    template: str, cells: Mapping[str, Value], unsure: frozenset[str] = frozenset()
+) -> list[dict[str, Any]]:
+    """Every failed sum of 表三 and 表四 (``unsure``: the cells the reader is unsure of)."""
     s3_sums, s4_sums = _sums(template)
-    out = [f for spec in s3_sums if (f := _sum_rule(cells, *spec))]
-    out += [f for col in S3_COLUMNS if (f := _balance(cells, col.key))]
-    out += [f for spec in s4_sums if (f := _sum_rule(cells, *spec))]
+    out = [f for spec in s3_sums if (f := _sum_rule(cells, unsure, *spec))]
+    out += [f for col in S3_COLUMNS if (f := _balance(cells, unsure, col.key))]
+    out += [f for spec in s4_sums if (f := _sum_rule(cells, unsure, *spec))]
     return out

@@ -10,14 +10,14 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from crawler.reading.values import CellValue
+from crawler.reading.model import CellReading
 from domain.template import cell_keys, column_of, row_label
 from monitor.judgement.findings import finding
 
 _NOTE_RULES = {"blank": "cell.blank", "not_number": "cell.not_number", "format": "cell.format"}
 
 
-def cell_findings(template: str, readings: Mapping[str, CellValue]) -> list[dict[str, Any]]:
+def cell_findings(template: str, readings: Mapping[str, CellReading]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     # (rule, section, row) -> [(key, detail)]
     grouped: dict[tuple[str, str, str], list[tuple[str, str]]] = {}

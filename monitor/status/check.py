@@ -1,5 +1,8 @@
 """``gkwatch check``: every agency-year's status and findings, recomputed from what is stored (no network).
 
+Every rule runs again on the stored readings (``monitor.status.judging``), so a changed or new rule reaches
+every stored report at the next check, without a crawl; ``gkwatch reparse`` does the same for a better reader.
+
 Which agency-years are judged: for each **active registered** agency (``Agency.active`` and not
 ``source = "discovered"``), every report year from the first year to the last one:
 
@@ -9,13 +12,12 @@ Which agency-years are judged: for each **active registered** agency (``Agency.a
   finished calendar year);
 * ``year=`` (``gkwatch status --year``) keeps one of them.
 
-The chosen report of an agency-year is the one with the earliest effective date (the portal's own date, else
-our first sight) among all the Reports matched to it — a report published on several pages counts from its
-first appearance. Its current version's findings plus the history findings (``monitor.status.history``) make the
-row's findings; reviewers' dismissals (``FindingReview``) are respected by ``compute_status``.
+The report of an agency-year is chosen by ``monitor.status.choice.stands_for_year``; its findings and the
+version judged are stored with the row, which the web page, the exports and the alerts read. Reviewers'
+dismissals (``FindingReview``) are respected by ``compute_status``.
 
-Facts are gathered in a handful of set-based queries (agencies, reports, versions' findings, portal health,
-reviews), never one query per agency, so 100,000 agency-years stay a matter of seconds.
+Facts are gathered in a handful of set-based queries (agencies, reports, readings in batches, portal
+health, reviews), never one query per agency, so 100,000 agency-years stay a matter of seconds.
 """
 
 from __future__ import annotations
@@ -32,18 +34,14 @@ from sqlalchemy import and_, delete
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
+from domain.clock import today_shanghai
+from domain.codes import BLOCKING_PROBLEMS, STATUSES
 from domain.config import Config
-from monitor.status.deadlines import EARLIEST_DEFAULT_YEAR, DeadlineEngine, today_shanghai
-from monitor.status.history import ChosenReport, Key, chunks, collect_history_findings
-from monitor.status.verdict import (
-    BLOCKING_PROBLEMS,
-    STATUSES,
-    AgencyFacts,
-    PortalHealth,
-    ReportFacts,
-    StatusRow,
-    compute_status,
-)
+from monitor.status.choice import stands_for_year
+from monitor.status.deadlines import EARLIEST_DEFAULT_YEAR, DeadlineEngine
+from monitor.status.judging import ChosenReport, Key, judge_chosen
+from monitor.status.publication import choose_pubdate
+from monitor.status.verdict import AgencyFacts, PortalHealth, ReportFacts, StatusRow, compute_status
 from storage.bulk import insert_rows
 from storage.db import init_db, make_engine, session_scope
 from storage.models import (
@@ -53,7 +51,6 @@ from storage.models import (
     FindingReview,
     ListingSnapshot,
     Report,
-    ReportVersion,
 )
 from storage.registry import sync_registry
 from storage.types import utcnow
@@ -69,6 +66,7 @@ class CheckResult:
     duration_s: float
     as_of: date | None = None
     inconsistent: int = 0
+    unread: int = 0  # chosen reports whose document has no reading yet (``gkwatch reparse``)
     registry_changes: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -133,21 +131,23 @@ def dismissed_rules(session: Session) -> dict[Key, frozenset[str]]:
     return {k: frozenset(v) for k, v in found.items()}
 
 
-def choose_reports(
-    session: Session, agencies: dict[str, AgencyFacts], years: range, deadlines: DeadlineEngine
-) -> dict[Key, ChosenReport]:
-    """The earliest-dated report of each agency-year (years from one before the first, for history)."""
-    chosen: dict[Key, ChosenReport] = {}
+def report_facts(
+    session: Session, agencies: dict[str, AgencyFacts], years: range
+) -> dict[Key, list[ReportFacts]]:
+    """Every report attributed to a judged agency-year (and the year before each, for history), with its
+    publication evidence."""
+    found: dict[Key, list[ReportFacts]] = defaultdict(list)
     if not years:
-        return chosen
+        return found
     rows = session.exec(
         select(
             Report.agency_id,
             Report.year,
             Report.id,
             Report.url,
-            Report.published,
-            Report.published_evidence,
+            Report.pub_meta,
+            Report.pub_text,
+            Report.pub_header,
             Report.first_seen,
             Report.crawl_problem,
             Report.current_version_id,
@@ -157,39 +157,37 @@ def choose_reports(
         .where(Report.year >= years.start - 1)
         .where(Report.year < years.stop)
     )
-    for agency_id, year, rid, url, published, evidence, first_seen, problem, vid, listing in rows:
-        agency = agencies.get(agency_id)
-        if agency is None:
+    for agency_id, year, rid, url, meta, text, header, first_seen, problem, vid, listing in rows:
+        if agency_id not in agencies:
             continue
-        facts = ReportFacts(rid, url, published, evidence, first_seen, problem, vid)
-        key = (agency_id, year)
-        old = chosen.get(key)
-        if old is None or _rank(facts) < _rank(old.facts):
-            chosen[key] = ChosenReport(facts, listing, deadlines.deadline(agency.kind, agency.region, year))
+        pub = choose_pubdate(pub_meta=meta, pub_text=text, pub_header=header, first_seen=first_seen)
+        found[(agency_id, year)].append(
+            ReportFacts(rid, url, pub.published, pub.evidence, first_seen, problem, vid, listing)
+        )
+    return found
+
+
+def choose_reports(
+    session: Session, agencies: dict[str, AgencyFacts], years: range, deadlines: DeadlineEngine
+) -> dict[Key, ChosenReport]:
+    """The report that stands for each agency-year (years from one before the first, for history)."""
+    chosen: dict[Key, ChosenReport] = {}
+    for key, candidates in report_facts(session, agencies, years).items():
+        best = stands_for_year(candidates)
+        if best is not None:
+            agency = agencies[key[0]]
+            chosen[key] = ChosenReport(best, deadlines.deadline(agency.kind, agency.region, key[1]))
     return chosen
 
 
-def _rank(r: ReportFacts) -> tuple:
-    return (r.effective_date, r.first_seen, r.report_id)
+@dataclass
+class Computed:
+    rows: Iterator[StatusRow]
+    unread: int
 
 
-def version_findings(session: Session, version_ids: list[int]) -> dict[int, list[dict[str, Any]] | None]:
-    """Each version's stored findings; None for a version the parser could not read."""
-    out: dict[int, list[dict[str, Any]] | None] = {}
-    for chunk in chunks(version_ids):
-        for vid, findings, error in session.exec(
-            select(ReportVersion.id, ReportVersion.findings, ReportVersion.error).where(
-                ReportVersion.id.in_(chunk)
-            )
-        ):
-            out[vid] = None if error else list(findings or [])
-    return out
-
-
-def iter_rows(
-    session: Session, config: Config, *, as_of: date, year: int | None = None
-) -> Iterator[StatusRow]:
-    """The status rows, agency by agency (read-only)."""
+def iter_rows(session: Session, config: Config, *, as_of: date, year: int | None = None) -> Computed:
+    """The status rows, agency by agency (read-only), and how many chosen reports await a reading."""
     deadlines = DeadlineEngine.from_config(config)
     years = report_years(session, config, as_of)
     if year is not None:
@@ -197,59 +195,36 @@ def iter_rows(
     agency_list = active_agencies(session)
     agencies = {a.id: a for a in agency_list}
     chosen = choose_reports(session, agencies, years, deadlines)
-    names = {a.id: a.name for a in agency_list}
-    # status rows keep rule ids only: no messages
-    history = collect_history_findings(session, chosen, names, as_of=as_of, years=years, messages=False)
-    wanted = [c.facts.version_id for (_, y), c in chosen.items() if y in years and c.facts.version_id]
-    findings = version_findings(session, wanted)
+    judging = judge_chosen(session, chosen, agencies, as_of=as_of, years=years)
     health = portal_health(session)
     dismissed = dismissed_rules(session)
-    for agency in agency_list:
-        portal = health.get(agency.portal_id) if agency.portal_id else None
-        for y in years:
-            key = (agency.id, y)
-            c = chosen.get(key)
-            found = None
-            if c is not None and c.facts.version_id is not None:
-                stored = findings.get(c.facts.version_id)
-                if stored is not None:
-                    found = stored + history.get(key, [])
-            yield compute_status(
-                agency,
-                y,
-                c.deadline if c else deadlines.deadline(agency.kind, agency.region, y),
-                as_of,
-                c.facts if c else None,
-                found,
-                portal,
-                dismissed.get(key, frozenset()),
-            )
+
+    def rows() -> Iterator[StatusRow]:
+        for agency in agency_list:
+            portal = health.get(agency.portal_id) if agency.portal_id else None
+            for y in years:
+                key = (agency.id, y)
+                c = chosen.get(key)
+                yield compute_status(
+                    agency,
+                    y,
+                    c.deadline if c else deadlines.deadline(agency.kind, agency.region, y),
+                    as_of,
+                    c.facts if c else None,
+                    judging.out.get(key),
+                    portal,
+                    dismissed.get(key, frozenset()),
+                    key in judging.failed,
+                )
+
+    return Computed(rows(), judging.unread)
 
 
 def compute_rows(
     session: Session, config: Config, *, as_of: date, year: int | None = None
 ) -> list[StatusRow]:
     """Every judged agency-year's ``StatusRow`` as of ``as_of`` (read-only; see the module docstring)."""
-    return list(iter_rows(session, config, as_of=as_of, year=year))
-
-
-def agency_history_findings(
-    session: Session, config: Config, agency_id: str, *, as_of: date
-) -> dict[int, list[dict[str, Any]]]:
-    """One agency's history findings with their messages, by year — for its page on the web.
-
-    Same rules as ``gkwatch check`` except ``copy.other_agency``, which needs every report of the year
-    (its rule id is in the status row's findings all the same).
-    """
-    row = session.get(Agency, agency_id)
-    if row is None:
-        return {}
-    agency = AgencyFacts(row.id, row.name, row.kind, row.region, row.portal_id)
-    deadlines = DeadlineEngine.from_config(config)
-    years = report_years(session, config, as_of)
-    chosen = choose_reports(session, {agency.id: agency}, years, deadlines)
-    found = collect_history_findings(session, chosen, {agency.id: agency.name}, as_of=as_of)
-    return {year: f for (_, year), f in sorted(found.items()) if f}
+    return list(iter_rows(session, config, as_of=as_of, year=year).rows)
 
 
 def _status_record(row: StatusRow, as_of: date, now) -> dict[str, Any]:  # noqa: ANN001
@@ -264,10 +239,13 @@ def _status_record(row: StatusRow, as_of: date, now) -> dict[str, Any]:  # noqa:
         "due_reason": row.due_reason,
         "published": row.published,
         "published_evidence": row.published_evidence,
+        "days_late": row.days_late,
         "first_seen": row.first_seen,
         "inconsistent": row.inconsistent,
         "findings": list(row.findings),
+        "details": row.details,
         "report_id": row.report_id,
+        "version_id": row.version_id,
         "report_url": row.report_url,
         "crawl_problem": row.crawl_problem,
         "as_of": as_of,
@@ -293,7 +271,8 @@ def run_check(engine: Engine, config: Config, *, as_of: date | None = None, sync
     # (``monitor.status.table.stored_rows_current``), so the stamp is taken before reading.
     now = utcnow()
     with session_scope(engine) as session:
-        rows = compute_rows(session, config, as_of=as_of)
+        computed = iter_rows(session, config, as_of=as_of)
+        rows = list(computed.rows)
     with session_scope(engine) as session:
         session.exec(delete(AgencyYearStatus))
         insert_rows(
@@ -315,6 +294,7 @@ def run_check(engine: Engine, config: Config, *, as_of: date | None = None, sync
         duration_s=time.perf_counter() - started,
         as_of=as_of,
         inconsistent=sum(1 for r in rows if r.inconsistent),
+        unread=computed.unread,
         registry_changes=(
             {k: list(getattr(changes, k)) for k in ("added", "updated", "deactivated", "reactivated")}
             if changes
@@ -330,6 +310,11 @@ def summary_lines(result: CheckResult) -> list[str]:
         "  " + " · ".join(f"{s} {result.counts_by_status.get(s, 0)}" for s in STATUSES),
         f"  inconsistent {result.inconsistent}",
     ]
+    if result.unread:
+        lines.append(
+            f"  {result.unread} chosen reports have no reading yet (a database from before readings were "
+            "stored?): run `gkwatch reparse`"
+        )
     gone = result.deactivated_agencies
     if gone:
         shown = ", ".join(gone[:10]) + (" …" if len(gone) > 10 else "")

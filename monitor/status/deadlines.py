@@ -24,13 +24,13 @@ is on time; 1 February 00:00 Shanghai is late. ``Deadline.reason`` is the text s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from domain.clock import shanghai_midnight
 from domain.config import AGENCY_KINDS, Config, ConfigError
+from domain.regions import region_has_prefix
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 EARLIEST_DEFAULT_YEAR = 2019  # the first year of the two national formats
 
 # kind -> (month, day) of year Y+1, and the legal basis
@@ -89,31 +89,6 @@ class Override:
             return self.due
         assert self.month_day is not None
         return _month_day(year + 1, *self.month_day)
-
-
-def region_has_prefix(region: str, prefix: str) -> bool:
-    """Prefix by whole path segments: ``a/b`` covers ``a/b`` and ``a/b/c``, not ``a/bc``."""
-    if not prefix:
-        return True
-    p = [s for s in prefix.strip("/").split("/") if s]
-    r = [s for s in (region or "").strip("/").split("/") if s]
-    return r[: len(p)] == p
-
-
-def shanghai_midnight(d: date) -> datetime:
-    """00:00 Asia/Shanghai on ``d``, as an aware UTC datetime."""
-    return datetime.combine(d, time(0), tzinfo=SHANGHAI).astimezone(UTC)
-
-
-def shanghai_date(dt: datetime) -> date:
-    """The Shanghai calendar day of an aware instant."""
-    if dt.tzinfo is None:
-        raise ValueError("naive datetime: gkwatch keeps instants in aware UTC")
-    return dt.astimezone(SHANGHAI).date()
-
-
-def today_shanghai(now: datetime | None = None) -> date:
-    return shanghai_date(now or datetime.now(UTC))
 
 
 def _month_day(year: int, month: int, day: int) -> date:

@@ -14,7 +14,8 @@ from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from domain.clock import SHANGHAI, shanghai_date
+
 _DATE = re.compile(r"((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
 _COMPACT = re.compile(r"^((?:19|20)\d{2})(\d{2})(\d{2})")
 
@@ -54,10 +55,6 @@ def parse_http_date(raw: str | None) -> date | None:
     return dt.astimezone(SHANGHAI).date()
 
 
-def local_day(moment: datetime) -> date:
-    return moment.astimezone(SHANGHAI).date()
-
-
 def choose_pubdate(
     *,
     pub_meta: str | None,
@@ -74,4 +71,4 @@ def choose_pubdate(
         d = reader(raw)
         if d is not None:
             return PubDate(d, evidence)
-    return PubDate(local_day(first_seen), "first_seen")
+    return PubDate(shanghai_date(first_seen), "first_seen")

@@ -17,9 +17,10 @@ from typing import Any, TextIO
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from domain.clock import today_shanghai
 from domain.config import Config
 from monitor.status.check import compute_rows
-from monitor.status.deadlines import DeadlineEngine, today_shanghai
+from monitor.status.deadlines import DeadlineEngine
 from monitor.status.verdict import CONTRACT_KEYS, StatusRow
 from storage.db import init_db, make_engine, session_scope
 from storage.models import (

@@ -1,4 +1,4 @@
-"""One agency-year's status: the watchdog's verdict, computed from facts already gathered.
+"""One agency-year's verdict, computed from facts already gathered.
 
 This module is pure (no database): ``monitor.status.check`` gathers the facts in batches and calls
 ``compute_status`` once per agency-year, so the rules of judgement live in one readable place:
@@ -21,7 +21,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from monitor.status.deadlines import Deadline, shanghai_date
+from domain.clock import shanghai_date
+from domain.codes import STATUSES
+from monitor.judgement.findings import is_inconsistent
+from monitor.status.deadlines import Deadline
+
+__all__ = ["STATUSES", "AgencyFacts", "PortalHealth", "ReportFacts", "StatusRow", "compute_status"]
 
 # The keys of the contract's status object, in its order (`gkwatch status`, /api/status, exports).
 CONTRACT_KEYS = (
@@ -33,18 +38,13 @@ CONTRACT_KEYS = (
     "due",
     "published",
     "published_evidence",
+    "days_late",
     "first_seen",
     "inconsistent",
     "findings",
     "report_url",
     "crawl_problem",
 )
-STATUSES = ("not_due", "on_time", "late", "missing", "unknown")
-BLOCKING_PROBLEMS = ("unreachable", "blocked", "robots")
-# History rules that mean the numbers do not add up across years. ``copy.previous_year`` (content copied),
-# ``history.backdated`` (timeliness) and ``history.changed`` (edits) are reported as findings but are not
-# "inconsistent": they say nothing about the report's arithmetic.
-INCONSISTENT_HISTORY_RULES = frozenset({"history.carry_over", "history.stock"})
 
 
 @dataclass(frozen=True)
@@ -58,15 +58,16 @@ class AgencyFacts:
 
 @dataclass(frozen=True, slots=True)
 class ReportFacts:
-    """The chosen report of an agency-year (the earliest-dated one where a report is on several pages)."""
+    """A report of an agency-year with its publication evidence (``monitor.status.publication``)."""
 
     report_id: int
     url: str
-    published: date | None
+    published: date | None  # the portal's own date; None where it gives none
     published_evidence: str | None
     first_seen: datetime
     crawl_problem: str | None = None
     version_id: int | None = None
+    listing_url: str | None = None
 
     @property
     def effective_date(self) -> date:
@@ -113,7 +114,14 @@ class StatusRow:
     report_id: int | None = None
     report_url: str | None = None
     crawl_problem: str | None = None
-    version_id: int | None = None
+    version_id: int | None = None  # the version judged (its reading gave ``details``)
+    details: list[dict[str, Any]] = field(default_factory=list)  # the findings with messages and numbers
+
+    @property
+    def days_late(self) -> int | None:
+        if self.status != "late" or self.published is None:
+            return None
+        return (self.published - self.due).days
 
     def to_contract(self) -> dict[str, Any]:
         """Exactly the contract's keys, in its order, JSON-ready."""
@@ -126,6 +134,7 @@ class StatusRow:
             "due": self.due.isoformat(),
             "published": self.published.isoformat() if self.published else None,
             "published_evidence": self.published_evidence,
+            "days_late": self.days_late,
             "first_seen": self.first_seen.isoformat() if self.first_seen else None,
             "inconsistent": self.inconsistent,
             "findings": list(self.findings),
@@ -143,11 +152,13 @@ def compute_status(
     findings: list[dict[str, Any]] | None,
     portal: PortalHealth | None,
     dismissed: frozenset[str] = frozenset(),
+    unreadable: bool = False,
 ) -> StatusRow:
     """The status of one agency-year.
 
-    ``findings`` are the current version's findings plus every history finding (``None``: no parsed
-    version); ``dismissed`` are rule ids a reviewer dismissed for this agency-year.
+    ``findings`` are the judged reading's findings plus every history finding (``None``: the report's
+    document has no usable reading); ``dismissed`` are rule ids a reviewer dismissed for this agency-year;
+    ``unreadable``: the report's document was read and could not be (``crawl_problem: parse_failed``).
     """
     row = StatusRow(
         agency_id=agency.id,
@@ -168,13 +179,12 @@ def compute_status(
         row.report_id = report.report_id
         row.report_url = report.url
         row.version_id = report.version_id
-        row.crawl_problem = report.crawl_problem
+        row.crawl_problem = report.crawl_problem or ("parse_failed" if unreadable else None)
         if findings is not None:
             kept = [f for f in findings if f.get("rule") not in dismissed]
+            row.details = kept
             row.findings = sorted({f["rule"] for f in kept})
-            row.inconsistent = any(
-                f.get("severity") == "error" or f.get("rule") in INCONSISTENT_HISTORY_RULES for f in kept
-            )
+            row.inconsistent = is_inconsistent(kept)
         if deadline.is_past(as_of):
             row.status = "on_time" if deadline.is_met_by(report.effective_date) else "late"
         return row

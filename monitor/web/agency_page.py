@@ -1,24 +1,31 @@
-"""What the agency page shows, gathered in a handful of queries: each year's status and evidence, the
-chosen report's current parsed version, the reviews and the audit trail."""
+"""What the agency page shows, gathered in a handful of queries: each year's stored verdict (the row
+``gkwatch check`` wrote: its report, the version it judged and that version's findings), the reading of
+that version (its tables, with the cells a finding names marked), the reviews and the audit trail.
+
+The page never chooses a report itself: the stored row names the one that stands for the year
+(``monitor.status.choice``); the agency's other reports of that year are listed beside it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
+from crawler.reading.model import Reading as ReadingView
 from monitor.web.audit import OperatorAction, current_reviews, trail_for_agency
 from monitor.web.report_view import FindingView, TableView, finding_views, tables
 from storage.archive import Archive
-from storage.models import Agency, AgencyYearStatus, Fetch, Report, ReportVersion
+from storage.models import Agency, AgencyYearStatus, Fetch, Reading, Report, ReportVersion
 
 
 @dataclass
 class YearView:
     year: int
     status: AgencyYearStatus | None
-    report: Report | None
-    version: ReportVersion | None
+    report: Report | None  # the report that stands for the year (the stored row's)
+    version: ReportVersion | None  # the version judged
+    reading: ReadingView | None  # what was read from it
     version_count: int
     archived: bool  # the version's bytes are in the archive (the "archived copy" link works)
     other_reports: list[Report] = field(default_factory=list)
@@ -36,12 +43,12 @@ class AgencyPage:
     trail: list[OperatorAction]
 
 
-def _current_version(versions: list[ReportVersion], report: Report) -> ReportVersion | None:
-    if report.current_version_id is not None:
-        for v in versions:
-            if v.id == report.current_version_id:
-                return v
-    return max(versions, key=lambda v: (v.fetched_at, v.id or 0)) if versions else None
+def _readings(session: Session, versions: list[ReportVersion]) -> dict[str, ReadingView]:
+    shas = [v.sha256 for v in versions]
+    if not shas:
+        return {}
+    rows = session.exec(select(Reading).where(Reading.sha256.in_(shas)))
+    return {r.sha256: ReadingView.from_row(r) for r in rows}
 
 
 def agency_page(session: Session, archive: Archive, agency_id: str) -> AgencyPage | None:
@@ -53,38 +60,45 @@ def agency_page(session: Session, archive: Archive, agency_id: str) -> AgencyPag
     reports = list(session.exec(select(Report).where(Report.agency_id == agency_id)))
     if agency is None and not statuses and not reports:
         return None
-    versions_by_report: dict[int, list[ReportVersion]] = {}
+    by_id = {r.id: r for r in reports}
+    judged = [s.version_id for s in statuses.values() if s.version_id is not None]
+    versions = {
+        v.id: v
+        for v in (session.exec(select(ReportVersion).where(ReportVersion.id.in_(judged))) if judged else [])
+    }
+    readings = _readings(session, list(versions.values()))
+    counts: dict[int, int] = {}
     if reports:
-        ids = [r.id for r in reports]
-        for v in session.exec(select(ReportVersion).where(ReportVersion.report_id.in_(ids))):
-            versions_by_report.setdefault(v.report_id, []).append(v)
+        counts = dict(
+            session.exec(
+                select(ReportVersion.report_id, func.count(ReportVersion.id))
+                .where(ReportVersion.report_id.in_(list(by_id)))
+                .group_by(ReportVersion.report_id)
+            ).all()
+        )
     reviews = current_reviews(session, agency_id)
 
     years = sorted({*statuses, *(r.year for r in reports if r.year is not None)}, reverse=True)
     out: list[YearView] = []
     for year in years:
         status = statuses.get(year)
-        year_reports = [r for r in reports if r.year == year]
-        chosen = next((r for r in year_reports if status and r.id == status.report_id), None)
-        if chosen is None and year_reports:
-            chosen = min(
-                year_reports, key=lambda r: (r.published is None, r.published or r.first_seen.date())
-            )
-        versions = versions_by_report.get(chosen.id, []) if chosen else []
-        version = _current_version(versions, chosen) if chosen else None
+        report = by_id.get(status.report_id) if status and status.report_id is not None else None
+        version = versions.get(status.version_id) if status and status.version_id is not None else None
+        reading = readings.get(version.sha256) if version else None
+        details = list(status.details or []) if status else []
         year_reviews = {rule: r for (y, rule), r in reviews.items() if y == year}
-        vf = list(version.findings or []) if version else []
         out.append(
             YearView(
                 year=year,
                 status=status,
-                report=chosen,
+                report=report,
                 version=version,
-                version_count=len(versions),
+                reading=reading,
+                version_count=counts.get(report.id, 0) if report else 0,
                 archived=bool(version and archive.has(version.sha256)),
-                other_reports=[r for r in year_reports if r is not chosen],
-                findings=finding_views(vf, list(status.findings or []) if status else [], year_reviews),
-                tables=tables(version.template, version.cells or {}, vf) if version else [],
+                other_reports=[r for r in reports if r.year == year and r is not report],
+                findings=finding_views(details, list(status.findings or []) if status else [], year_reviews),
+                tables=tables(reading.template, reading.values, details) if reading else [],
             )
         )
     first = next(iter(statuses.values()), None)

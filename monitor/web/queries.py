@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select, text
 from sqlalchemy.engine import Connection, Engine
 
+from domain.codes import STATUSES
 from domain.config import AGENCY_KINDS
-from monitor.status.verdict import STATUSES
 from storage.models import AgencyYearStatus
 
 T = AgencyYearStatus.__table__

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from domain.codes import RULES, SEVERITY_ORDER, explain
 from domain.template import S3_COLUMNS, S4_COLUMNS, S4_GROUPS, TEMPLATES, get_template
-from monitor.judgement.findings import RULES, SEVERITY_ORDER, explain
 
 
 @dataclass

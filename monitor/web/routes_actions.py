@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 
-from monitor.judgement.findings import RULES
+from domain.codes import RULES
 from monitor.web.app import state_of
 from monitor.web.audit import VERDICTS, record_crawl_request, record_review
 from monitor.web.auth import check_csrf, require_user

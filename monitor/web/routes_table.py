@@ -9,8 +9,8 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from sqlmodel import Session
 
+from domain.codes import STATUSES
 from monitor.status.table import status_objects
-from monitor.status.verdict import STATUSES
 from monitor.web import queries
 from monitor.web.app import state_of
 from monitor.web.auth import current_user

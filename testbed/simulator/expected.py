@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 
-from monitor.status.deadlines import DeadlineEngine, parse_override, today_shanghai
+from domain.clock import today_shanghai
+from monitor.status.deadlines import DeadlineEngine, parse_override
 from testbed.simulator.scenario import (
     CARRY_OVER,
     COPY,

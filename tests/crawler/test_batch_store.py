@@ -4,13 +4,15 @@ item losing only itself."""
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
 from sqlmodel import Session, select
 
 from crawler.portal.items import Fetched, ListingItem, ProblemItem, ReportItem
-from crawler.portal.pipelines import ReportStore, StorePipeline, document_filename, parse_document
+from crawler.portal.pipelines import ReportStore, StorePipeline
+from crawler.reading.stage import read_pending
 from domain.config import AgencyConfig, Config, PortalConfig
 from storage.archive import Archive
 from storage.db import init_db, make_engine
@@ -20,6 +22,7 @@ from testbed.synthetic import consistent_cells
 from tests.storage.backends import _truncate_all, pg_engine_factory  # noqa: F401 (a fixture)
 
 BASE = "http://127.0.0.2:8080/zwgk/zfxxgknb/"
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def _config(tmp_path) -> Config:  # noqa: ANN001
@@ -77,20 +80,19 @@ def _entries(store: ReportStore, seed: int = 1) -> list:
             page=att_page, document=att, attachment_urls=[att.url],
         ),
     ]  # fmt: skip
-    out = []
-    for item in items:
-        parsed = None
-        if isinstance(item, ReportItem) and not store.known_version(item):
-            parsed = parse_document(item.document.body, document_filename(item.document.url, item.document))
-        out.append((item, parsed))
-    return out
+    return items
+
+
+def _read(store: ReportStore):  # noqa: ANN202
+    """The reading stage after the crawl, in this process: documents read, reports attributed."""
+    return read_pending(store.engine, store.archive, store.config, processes=0, seen_since=EPOCH)
 
 
 def _snapshot(store: ReportStore) -> dict:
     with Session(store.engine) as s:
         reports = s.exec(select(Report).order_by(Report.url)).all()
         return {
-            "reports": [(r.url, r.agency_id, r.year, r.published, r.current_version_id) for r in reports],
+            "reports": [(r.url, r.agency_id, r.year, r.pub_meta, r.current_version_id) for r in reports],
             "versions": len(s.exec(select(ReportVersion)).all()),
             "fetches": len(s.exec(select(Fetch)).all()),
             "snapshots": [x.report_urls for x in s.exec(select(ListingSnapshot))],
@@ -103,8 +105,10 @@ def test_a_batch_stores_what_items_one_by_one_store(tmp_path):
     batched = _store(_config(tmp_path / "a"), run_id=1)
     batched.store_batch(_entries(batched))
     single = _store(_config(tmp_path / "b"), run_id=1)
-    for item, parsed in _entries(single):
-        single.store(item, parsed)
+    for item in _entries(single):
+        single.store(item)
+    assert _snapshot(batched) == _snapshot(single)
+    assert _read(batched).new == _read(single).new == 2
     a, b = _snapshot(batched), _snapshot(single)
     assert a == b
     assert [r[1:3] for r in a["reports"]] == [("zc-zsj", 2024), ("zc-zsj", 2024)]
@@ -115,13 +119,13 @@ def test_a_batch_stores_what_items_one_by_one_store(tmp_path):
     assert batched.counts["reports_new"] == 2 and batched.counts["attachments"] == 1
 
 
-def test_a_rerun_parses_nothing_and_adds_no_report_or_version(cfg):
+def test_a_rerun_reads_nothing_and_adds_no_report_or_version(cfg):
     first = _store(cfg, run_id=1)
     first.store_batch(_entries(first))
+    assert _read(first).new == 2
     again = _store(cfg, run_id=2)  # a new crawl: what is known comes from the database
-    entries = _entries(again)
-    assert [parsed for _, parsed in entries] == [None] * 4
-    again.store_batch(entries)
+    again.store_batch(_entries(again))
+    assert _read(again).documents == 0
     snap = _snapshot(again)
     assert len(snap["reports"]) == 2 and snap["versions"] == 2
     assert snap["fetches"] == 8  # each run's evidence is kept
@@ -133,36 +137,24 @@ def test_a_rerun_parses_nothing_and_adds_no_report_or_version(cfg):
 def test_new_bytes_in_a_batch_make_a_new_version_and_are_known_after(cfg):
     store = _store(cfg, run_id=1)
     store.store_batch(_entries(store, seed=1))
-    changed = _entries(store, seed=5)  # other cells: both documents differ
-    assert all(parsed is not None for item, parsed in changed if isinstance(item, ReportItem))
-    store.store_batch(changed)
+    assert _read(store).new == 2
+    store.store_batch(_entries(store, seed=5))  # other cells: both documents differ
     assert store.counts["reports_changed"] == 2 and store.counts["versions_new"] == 4
-    assert all(store.known_version(item) for item, _ in changed if isinstance(item, ReportItem))
+    assert _read(store).new == 2 and _read(store).documents == 0
     with Session(store.engine) as s:
         assert all(r.last_changed is not None for r in s.exec(select(Report)))
 
 
 def test_a_bad_item_loses_only_itself(cfg):
     store = _store(cfg, run_id=1)
-    pipeline = StorePipeline(SimpleNamespace(settings={"GKWATCH_PARSE_PROCESSES": "0"}))
+    pipeline = StorePipeline(SimpleNamespace(settings={}))
     pipeline.store = store
     entries = _entries(store)
     bad = ProblemItem(None, "blocked", BASE + "y.html", "no portal: violates NOT NULL")  # type: ignore[arg-type]
-    pipeline._write([*entries[:2], (bad, None), *entries[2:]])
+    pipeline._write([*entries[:2], bad, *entries[2:]])
     snap = _snapshot(store)
     assert len(snap["reports"]) == 2 and snap["problems"] == [("blocked", 1)]
     assert snap["fetches"] == 4  # nothing of the failed batch attempt was kept twice
-
-
-def test_a_finished_portal_is_forgotten_and_read_again_if_asked(cfg):
-    store = _store(cfg, run_id=1)
-    entries = _entries(store)
-    store.store_batch(entries)
-    report = entries[2][0]
-    assert store.known_version(report) and "zichuan" in store._versions
-    store.forget({"zichuan", "elsewhere"})
-    assert "zichuan" not in store._versions
-    assert store.known_version(report)  # read back from the database
 
 
 @pytest.mark.postgres
@@ -174,10 +166,10 @@ def test_batches_on_postgresql(tmp_path, pg_engine_factory):  # noqa: F811 (the 
     cfg.database_url = url
     first = _store(cfg, run_id=1)
     first.store_batch(_entries(first))
+    assert _read(first).new == 2
     again = _store(cfg, run_id=2)
-    entries = _entries(again)
-    assert all(parsed is None for _, parsed in entries)
-    again.store_batch(entries)
+    again.store_batch(_entries(again))
+    assert _read(again).documents == 0
     snap = _snapshot(again)
     assert [r[1:3] for r in snap["reports"]] == [("zc-zsj", 2024), ("zc-zsj", 2024)]
     assert snap["versions"] == 2 and snap["fetches"] == 8 and snap["platform"] == "trs"

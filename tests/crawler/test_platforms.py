@@ -5,7 +5,8 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 from crawler.portal.platforms import detect, get_platform
-from crawler.portal.platforms.base import redirect_target, year_from_title, year_from_url
+from crawler.portal.platforms.base import redirect_target
+from domain.titles import year_from_title, year_from_url
 from tests.crawler.conftest import fixture_text
 
 TRS_LISTING = "http://www.zichuan.gov.cn/zwgk/zfxxgknb/index.html"

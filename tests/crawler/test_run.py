@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from crawler.portal.items import Fetched, ListingItem, ProblemItem, ReportItem
-from crawler.portal.run import Progress, build_settings, crawl_in_subprocess, run_stats, summary_lines
+from crawler.portal.run import Progress, build_settings, run_stats, summary_lines
+from tests.integration.cli import gkwatch
 from crawler.portal.spiders.portal import pick_attachment, select_portals
 from crawler.portal.tracking import PortalTracker
 from domain.config import AgencyConfig, Config, ConfigError, CrawlConfig, PortalConfig
@@ -151,7 +152,7 @@ def test_summary_counts_problems_by_kind():
     }  # fmt: skip
 
 
-def test_crawl_in_subprocess_reports_a_config_error(tmp_path):
+def test_gkwatch_crawl_reports_a_config_error(tmp_path):
     bad = tmp_path / "config.yaml"
     bad.write_text("portals: [{id: p}]\n", encoding="utf-8")  # no start_urls
-    assert crawl_in_subprocess(bad, timeout=120) == 2
+    assert gkwatch(bad, "crawl", timeout=120).returncode == 2

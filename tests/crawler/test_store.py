@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import random
-from datetime import date
+from datetime import UTC, datetime
 
 import pytest
 from sqlmodel import Session, select
 
 from crawler.portal.items import Fetched, ListingItem, ProblemItem, ReportItem
-from crawler.portal.pipelines import ReportStore, document_filename, parse_document
+from crawler.portal.pipelines import ReportStore
+from crawler.reading.stage import read_pending
 from domain.config import AgencyConfig, Config, PortalConfig
 from storage.archive import Archive
 from storage.db import init_db, make_engine
-from storage.models import CrawlProblem, Fetch, ListingSnapshot, Report, ReportVersion
+from storage.models import CrawlProblem, Fetch, ListingSnapshot, Reading, Report, ReportVersion
 from testbed.render import ReportSpec, render_docx, render_html
 from testbed.synthetic import consistent_cells
 
 BASE = "http://127.0.0.2:8080/zwgk/zfxxgknb/"
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -47,10 +49,13 @@ def _fetched(url: str, body: bytes, **headers: str) -> Fetched:
 
 
 def _store(store: ReportStore, item: ReportItem) -> None:
-    parsed = None
-    if item.document is not None and not store.known_version(item):
-        parsed = parse_document(item.document.body, document_filename(item.document.url, item.document))
-    store.store_report(item, parsed)
+    """Store as the crawl does, then read as the reading stage after it does (in this process)."""
+    store.store_report(item)
+    read_pending(store.engine, store.archive, store.config, processes=0, seen_since=EPOCH)
+
+
+def _reading(s: Session, version: ReportVersion) -> Reading:
+    return s.exec(select(Reading).where(Reading.sha256 == version.sha256)).one()
 
 
 def test_page_with_tables_is_stored_with_evidence_and_parsed(store):
@@ -74,11 +79,15 @@ def test_page_with_tables_is_stored_with_evidence_and_parsed(store):
     with Session(store.engine) as s:
         rep = s.exec(select(Report)).one()
         assert (rep.agency_id, rep.agency_name, rep.year) == ("zc-zsj", "淄川区招商局", 2024)
-        assert (rep.published, rep.published_evidence) == (date(2025, 1, 20), "page_meta")
+        assert rep.attributed_by == "title" and rep.content_source == "区招商局"
+        assert (rep.pub_meta, rep.pub_text) == ("2025-01-20 09:30", "2025-01-20")
         assert rep.pub_header is None  # an HTML page's Last-Modified is not evidence
         v = s.get(ReportVersion, rep.current_version_id)
-        assert (v.format, v.template, v.error) == ("html", "2021", None)
-        assert v.cells["s3.new_received.total"] == spec.cells["s3.new_received.total"]
+        r = _reading(s, v)
+        assert (r.format, r.template, r.error) == ("html", "2021", None)
+        from crawler.reading.model import Reading as Read
+
+        assert Read.from_row(r).values["s3.new_received.total"] == spec.cells["s3.new_received.total"]
         f = s.exec(select(Fetch)).one()
         assert store.archive.get(f.sha256) == body and f.run_id == 7 and f.headers["Last-Modified"]
         assert rep.crawl_problem is None
@@ -103,7 +112,7 @@ def test_rerun_adds_nothing_and_changed_bytes_make_a_new_version(store):
         assert len(s.exec(select(ReportVersion)).all()) == 1
         rep = s.exec(select(Report)).one()
         assert rep.last_changed is None
-        assert (rep.published, rep.published_evidence) == (date(2025, 1, 20), "http_header")
+        assert rep.pub_header == "Mon, 20 Jan 2025 01:00:00 GMT"  # an attachment's Last-Modified is kept
         old_version = rep.current_version_id
     _store(store, item(render_docx(_spec(seed=2))))
     with Session(store.engine) as s:
@@ -111,11 +120,11 @@ def test_rerun_adds_nothing_and_changed_bytes_make_a_new_version(store):
         versions = s.exec(select(ReportVersion)).all()
         assert len(versions) == 2 and rep.current_version_id != old_version
         assert rep.last_changed is not None
-        assert {v.format for v in versions} == {"docx"}
+        assert {_reading(s, v).format for v in versions} == {"docx"}
     assert store.counts["reports_new"] == 1 and store.counts["reports_changed"] == 1
 
 
-def test_unreadable_document_keeps_report_and_records_parse_failed(store):
+def test_unreadable_document_keeps_report_and_its_reading_says_why(store):
     doc = _fetched(BASE + "bad.docx", b"PK\x03\x04 this is not really a docx")
     item = ReportItem(
         portal_id="zichuan", url=doc.url, title="龙泉镇2024年政府信息公开工作年度报告", document=doc
@@ -124,11 +133,10 @@ def test_unreadable_document_keeps_report_and_records_parse_failed(store):
     with Session(store.engine) as s:
         rep = s.exec(select(Report)).one()
         assert rep.agency_id is None and rep.agency_name == "龙泉镇"  # discovered
-        assert rep.crawl_problem == "parse_failed"
+        assert rep.crawl_problem is None  # fetched fine: the trouble is the reading's
         v = s.get(ReportVersion, rep.current_version_id)
-        assert v.error
-        (p,) = s.exec(select(CrawlProblem)).all()
-        assert (p.kind, p.url, p.run_id) == ("parse_failed", doc.url, 7)
+        assert "damaged" in _reading(s, v).error
+        assert s.exec(select(CrawlProblem)).all() == []
 
 
 def test_listing_snapshot_and_problem_rows(store):

@@ -8,7 +8,7 @@ import docx
 
 from crawler.reading.documents import read_document
 from crawler.reading.documents.model import Paragraph, Table
-from crawler.reading.parse import parse_bytes
+from monitor.judgement.report import parse_bytes
 from tests.documents.builders import MERGED_GRID, merged_table_docx, render_module, report_cells, report_spec
 
 

@@ -7,7 +7,7 @@ import pytest
 from crawler.reading.documents import detect_format, read_document
 from crawler.reading.documents.html import table_grid
 from crawler.reading.documents.model import Paragraph, Table
-from crawler.reading.parse import parse_bytes
+from monitor.judgement.report import parse_bytes
 from tests.documents.builders import render_module, report_cells, report_spec
 
 SPANNED_TABLE = """

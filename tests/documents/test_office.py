@@ -11,7 +11,7 @@ import pytest
 
 from crawler.reading.documents import office, read_document
 from crawler.reading.documents.model import Table, UnreadableDocument
-from crawler.reading.parse import parse_bytes
+from monitor.judgement.report import parse_bytes
 from tests.documents.builders import MERGED_GRID, lo_documents, needs_soffice, report_cells
 
 pytestmark = [pytest.mark.libreoffice, needs_soffice]

@@ -6,7 +6,7 @@ import pytest
 
 from crawler.reading.documents import read_document
 from crawler.reading.documents.model import Table, UnreadableDocument
-from crawler.reading.parse import parse_bytes
+from monitor.judgement.report import parse_bytes
 from tests.conftest import SAMPLES
 from tests.documents.builders import MERGED_GRID, image_only_pdf, lo_documents, needs_soffice, report_cells
 

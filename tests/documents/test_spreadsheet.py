@@ -6,7 +6,7 @@ import pytest
 
 from crawler.reading.documents import read_document
 from crawler.reading.documents.model import Paragraph, Table
-from crawler.reading.parse import parse_bytes
+from monitor.judgement.report import parse_bytes
 from tests.documents.builders import (
     lo_documents,
     needs_soffice,

@@ -141,14 +141,14 @@ def test_the_earliest_dated_report_is_chosen(engine):
 
 def test_findings_inconsistent_and_dismissals(engine):
     cfg = setup(engine, agencies=(A1, T1, G1))
-    report(engine, "zc-zsj", 2020, published=date(2021, 1, 5), versions=[version(2020, findings=[err()])])
+    report(engine, "zc-zsj", 2020, published=date(2021, 1, 5), versions=[version(2020, broken=True)])
     report(engine, "zc-town", 2020, published=date(2021, 1, 5), versions=[version(2020, error="unreadable")])
     report(engine, "zc-gov", 2020, published=date(2021, 1, 5))
     rows = rows_of(engine, cfg, date(2021, 6, 1))
-    assert (rows[("zc-zsj", 2020)].inconsistent, rows[("zc-zsj", 2020)].findings) == (True, ["s3.row_total"])
+    assert (rows[("zc-zsj", 2020)].inconsistent, rows[("zc-zsj", 2020)].findings) == (True, ["s4.total"])
     assert rows[("zc-town", 2020)].inconsistent is None  # not parsed: unknown, never "consistent"
     assert (rows[("zc-gov", 2020)].inconsistent, rows[("zc-gov", 2020)].findings) == (False, [])
-    dismiss(engine, "zc-zsj", 2020, "s3.row_total")
+    dismiss(engine, "zc-zsj", 2020, "s4.total")
     row = one(engine, cfg, date(2021, 6, 1))
     assert (row.inconsistent, row.findings) == (False, [])
 
@@ -167,7 +167,7 @@ def test_which_years_are_judged(engine):
 
 def test_run_check_writes_the_table_and_notices_agencies_gone(engine):
     cfg = setup(engine, agencies=(A1, T1))
-    report(engine, "zc-zsj", 2020, published=date(2021, 1, 5), versions=[version(2020, findings=[err()])])
+    report(engine, "zc-zsj", 2020, published=date(2021, 1, 5), versions=[version(2020, broken=True)])
     first = run_check(engine, cfg, as_of=date(2021, 3, 1))
     assert first.counts_by_status["on_time"] == 1 and first.counts_by_status["missing"] == 1
     assert first.deactivated_agencies == []
@@ -178,14 +178,14 @@ def test_run_check_writes_the_table_and_notices_agencies_gone(engine):
     with session_scope(engine) as s:
         stored = s.exec(select(AgencyYearStatus)).all()
     assert [(x.agency_id, x.year, x.status, x.inconsistent, x.findings) for x in stored] == [
-        ("zc-zsj", 2020, "on_time", True, ["s3.row_total"])
+        ("zc-zsj", 2020, "on_time", True, ["s4.total"])
     ]
     assert stored[0].as_of == date(2021, 3, 1) and stored[0].due == date(2021, 1, 31)
 
 
 def test_stored_objects_equal_the_live_computation(engine):
     cfg = setup(engine, agencies=(A1, T1, G1))
-    report(engine, "zc-zsj", 2020, published=date(2021, 2, 2), versions=[version(2020, findings=[err()])])
+    report(engine, "zc-zsj", 2020, published=date(2021, 2, 2), versions=[version(2020, broken=True)])
     report(engine, "zc-gov", 2020, published=None, first_seen="2021-03-05 10:00")
     run_check(engine, cfg, as_of=date(2021, 6, 1))
     with session_scope(engine) as s:
@@ -213,7 +213,7 @@ def test_the_stored_table_answers_only_while_it_is_current(engine):
     from monitor.status.table import stored_rows_current
 
     cfg = setup(engine, agencies=(A1, T1))
-    report(engine, "zc-zsj", 2020, published=date(2021, 1, 20), versions=[version(2020, findings=[err()])])
+    report(engine, "zc-zsj", 2020, published=date(2021, 1, 20), versions=[version(2020, broken=True)])
     as_of = date(2021, 6, 1)
     run_check(engine, cfg, as_of=as_of)
     with session_scope(engine) as s:
@@ -240,7 +240,7 @@ def test_the_stored_table_answers_only_while_it_is_current(engine):
         assert dues == {"zc-zsj": "2021-01-15", "zc-town": "2021-01-31"}  # a department rule only
 
     # A reviewer's verdict after the check: the live answer drops the dismissed finding.
-    dismiss(engine, "zc-zsj", 2020, "s3.row_total")
+    dismiss(engine, "zc-zsj", 2020, "s4.total")
     with session_scope(engine) as s:
         assert not stored_rows_current(s, cfg, as_of)
         row = next(o for o in status_objects(s, cfg, as_of=as_of) if o["agency_id"] == "zc-zsj")

@@ -10,8 +10,9 @@ import pytest
 import yaml
 from sqlmodel import Session, select
 
+from domain.clock import shanghai_date
 from domain.config import ConfigError, load_config
-from monitor.status.deadlines import DeadlineEngine, shanghai_date
+from monitor.status.deadlines import DeadlineEngine
 from storage.db import init_db, make_engine
 from storage.models import Agency
 from storage.registry import sync_registry

@@ -60,7 +60,7 @@ def write_config(tmp_path: Path, db_url: str) -> Path:
 
 def populate(engine) -> None:
     portal_read(engine, "p1", "2022-01-05 10:00")
-    report(engine, "zc-zsj", 2021, published=date(2022, 2, 3), versions=[version(2021, findings=[err()])])
+    report(engine, "zc-zsj", 2021, published=date(2022, 2, 3), versions=[version(2021, broken=True)])
     report(engine, "zc-gov", 2021, published=date(2022, 3, 1))
 
 
@@ -82,7 +82,7 @@ def test_check_then_status_in_every_format(engine, db_url, tmp_path, capsys):
     ]
     late = objs[2]
     assert late["due"] == "2022-01-31" and late["published"] == "2022-02-03"
-    assert late["inconsistent"] is True and late["findings"] == ["s3.row_total"]
+    assert late["inconsistent"] is True and late["findings"] == ["s4.total"]
 
     args = ("status", "--config", str(cfg), "--as-of", "2022-04-01", "--format")
     code, out = gkwatch_here(capsys, *args, "csv")
@@ -90,7 +90,7 @@ def test_check_then_status_in_every_format(engine, db_url, tmp_path, capsys):
     rows = list(csv.reader(io.StringIO(out)))
     assert tuple(rows[0]) == CONTRACT_KEYS
     by_id = {r[0]: dict(zip(CONTRACT_KEYS, r, strict=True)) for r in rows[1:]}
-    assert by_id["zc-zsj"]["findings"] == "s3.row_total" and by_id["zc-zsj"]["inconsistent"] == "true"
+    assert by_id["zc-zsj"]["findings"] == "s4.total" and by_id["zc-zsj"]["inconsistent"] == "true"
     assert by_id["evil"]["inconsistent"] == "" and by_id["evil"]["status"] == "missing"
 
     code, out = gkwatch_here(capsys, *args, "table", "--year", "2021")

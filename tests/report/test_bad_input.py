@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 
-from crawler.reading.parse import ParsedReport, parse_bytes
+from monitor.judgement.report import ParsedReport, parse_bytes
 from tests.conftest import SAMPLES
 from tests.documents.builders import (
     image_only_pdf,

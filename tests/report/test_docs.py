@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
+from domain.codes import RULES
 from domain.template import cell_keys
-from monitor.judgement.findings import RULES
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "rules.md").read_text(encoding="utf-8")
 

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crawler.reading.parse import parse_bytes
+from monitor.judgement.report import parse_bytes
 from domain.template import S3_APPLICANT_COLUMNS, cell_keys, column_of, get_template
 from testbed.render import ReportSpec, format_value, render, render_many
 from tests.report.roundtrip_helpers import assert_read_back, filename, fixed_spec, report_specs
@@ -257,7 +257,7 @@ def converted_reports():
 @pytest.mark.libreoffice
 @pytest.mark.slow
 def test_libreoffice_formats_read_back_exactly(converted_reports):
-    from crawler.reading.parse import parse_many
+    from monitor.judgement.report import parse_many
 
     parsed = parse_many([(filename(fmt), data) for (_, fmt), data in converted_reports])
     for ((spec, fmt), _), pr in zip(converted_reports, parsed, strict=True):

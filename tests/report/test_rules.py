@@ -5,9 +5,29 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crawler.reading.values import CellValue
+from crawler.reading.model import CellReading as CellValue
+from crawler.reading.model import Reading
 from domain.template import S3_COLUMNS, cell_keys, get_template
-from monitor.judgement import check_report
+from monitor.judgement import judge
+
+
+def check_report(
+    *, template, year, readings, sections_present, missing, prose, period=None, prose_years=None
+):
+    """The single-report rules over a reading made of these parts."""
+    reading = Reading(
+        template=template,
+        year=year,
+        cells=dict(readings),
+        sections_present=sections_present,
+        missing=missing,
+        prose=prose,
+        period=period,
+        prose_years=prose_years or [],
+    )
+    return judge(reading)
+
+
 from monitor.judgement.arithmetic import arithmetic_findings
 from monitor.judgement.cells import cell_findings
 from testbed.synthetic import consistent_cells
@@ -63,15 +83,31 @@ def test_contract_example_row_total():
             "rule": "s3.row_total",
             "severity": "error",
             "cells": ["s3.granted.natural_person", "s3.granted.total"],
-            "message": "（一）予以公开: 总计 0 ≠ 5 (sum of applicant columns)",
+            "message": "（一）予以公开：总计 0，而六类申请人之和为 5",
+            "data": {"total": 0, "sum": 5},
         }
     ]
+
+
+def test_a_failed_sum_on_an_unsure_cell_is_a_warning_that_names_the_rule():
+    """A misread must announce itself: the same failure, on a cell read by order, accuses nothing."""
+    cells = consistent_cells("2021", random.Random(1))
+    cells["s3.granted.natural_person"] += 5
+    sure = arithmetic_findings("2021", cells)
+    assert {f["rule"] for f in sure} == {"s3.row_total", "s3.results_total"}
+    unsure = arithmetic_findings("2021", cells, frozenset({"s3.granted.natural_person"}))
+    assert {f["rule"] for f in unsure} == {"reading.unsure"}
+    assert {f["data"]["rule_of"] for f in unsure} == {"s3.row_total", "s3.results_total"}
+    assert all(f["severity"] == "warning" for f in unsure)
+    # a cell elsewhere being unsure changes nothing about sums it is not part of
+    other = arithmetic_findings("2021", cells, frozenset({"s4.review.total"}))
+    assert [f["rule"] for f in other] == [f["rule"] for f in sure]
 
 
 def test_unknown_term_is_not_judged_but_reported_blank():
     cells = consistent_cells("2021", random.Random(2))
     readings = {k: CellValue(v) for k, v in cells.items()}
-    readings["s3.granted.research"] = CellValue(None, "blank", "empty cell")
+    readings["s3.granted.research"] = CellValue(None, "", "blank", "empty cell")
     readings["s3.granted.total"] = CellValue(cells["s3.granted.total"] + 7)  # would be wrong if judged
     values = {k: r.value for k, r in readings.items()}
     rules = {f["rule"] for f in arithmetic_findings("2021", values)}

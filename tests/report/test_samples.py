@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.reading.parse import parse_bytes
+from monitor.judgement.report import parse_bytes
 from domain.template import cell_keys
 from tests.conftest import read_sample
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.reading.parse import ParsedReport, parse_bytes, parse_many
+from monitor.judgement.report import ParsedReport, parse_bytes, parse_many
 from testbed.simulator.content import expected_cells
 from testbed.simulator.expected import DEFECT_RULES
 from testbed.simulator.scenario import CORRUPT, LIBREOFFICE_FORMATS, ReportEntry

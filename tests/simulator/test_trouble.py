@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from crawler.reading.parse import parse_bytes
+from monitor.judgement.report import parse_bytes
 from testbed.simulator import SamplePortals
 from testbed.simulator.scenario import CORRUPT, GBK_AS_UTF8
 from testbed.simulator.sites.faults import HUGE_BYTES, OFFSITE_HOST, PRIVATE_URL

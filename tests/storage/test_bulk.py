@@ -36,6 +36,9 @@ def _rows(n: int) -> list[dict]:
             "crawl_problem": None,
             "as_of": date(2024, 6, 1),
             "computed_at": NOW,
+            "details": [],
+            "days_late": None,
+            "version_id": None,
         }
         for i in range(n)
     ]

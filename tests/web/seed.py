@@ -19,7 +19,9 @@ from domain.template import cell_keys
 from monitor.web.auth import hash_password
 from storage.archive import Archive
 from storage.db import init_db, make_engine, session_scope
-from storage.models import Agency, AgencyYearStatus, Fetch, Report, ReportVersion
+from crawler.reading.model import CellReading
+from crawler.reading.model import Reading as Read
+from storage.models import Agency, AgencyYearStatus, Fetch, Reading, Report, ReportVersion
 
 HOSTILE = "<script>alert(1)</script>"
 RTL = "\u202e局业商\u200b区川淄"  # RTL override + zero-width space
@@ -112,24 +114,25 @@ def seed(tmp_path: Path, *, users: bool = True, db_url: str | None = None) -> Se
             agency_id="zichuan-zsj",
             year=2021,
             title=f"淄川区招商局2021年政府信息公开工作年度报告{HOSTILE}",
-            published=date(2022, 2, 3),
-            published_evidence="page_meta",
             pub_meta="2022-02-03 09:00:00",
             first_seen=seen,
             last_seen=seen,
         )
         s.add(report)
         s.flush()
-        version = ReportVersion(
-            report_id=report.id,
-            sha256=sha,
+        version = ReportVersion(report_id=report.id, sha256=sha, fetched_at=seen)
+        s.add(version)
+        reading = Read(
+            format="html",
             template="2021",
             year=2021,
-            cells=cells,
-            findings=findings,
-            fetched_at=seen,
+            title=report.title,
+            cells={
+                k: CellReading(v, "" if v is None else str(v), "blank" if v is None else None)
+                for k, v in cells.items()
+            },
         )
-        s.add(version)
+        s.add(Reading(**reading.to_row(sha, seen)))
         s.add(
             Fetch(
                 url=report.url, sha256=sha, size=len(REPORT_HTML), content_type="text/html", fetched_at=seen
@@ -152,7 +155,9 @@ def seed(tmp_path: Path, *, users: bool = True, db_url: str | None = None) -> Se
                 first_seen=seen,
                 inconsistent=True,
                 findings=["cell.blank", "s3.row_total"],
+                details=findings,
                 report_id=report.id,
+                version_id=version.id,
                 report_url=report.url,
             ),
             _status(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from monitor.judgement.findings import explain
+from domain.codes import explain
 from tests.web.seed import HOSTILE, REPORT_HTML
 
 
@@ -51,7 +51,7 @@ def test_failing_cells_are_marked_and_findings_explained(client):
         "s3.carried_over.total": "warning",
     }
     assert explain("s3.row_total") in html and explain("cell.blank") in html
-    assert "一、本年新收: 总计 6 ≠ 5" in html
+    assert "一、本年新收: 总计 6 ≠ 5" in html  # the stored finding's own message
 
 
 def test_history_rules_from_the_status_are_explained(client, seeded):

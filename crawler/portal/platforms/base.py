@@ -18,13 +18,14 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 from lxml import etree
 from lxml import html as lxml_html
 
+from domain.titles import year_from_title
+
 ATTACHMENT_EXTENSIONS = (".doc", ".docx", ".wps", ".pdf", ".xls", ".xlsx", ".et")
 REPORT_WORDS = ("年报", "年度报告", "年度工作报告")
 REPORT_URL_WORDS = ("zfxxgknb", "xxgknb", "gknb")
 # Column names that hold per-department or per-township reports.
 COLUMN_WORDS = ("部门", "乡镇", "街道", "市直", "区直", "县直", "镇", "单位", "政府")
 
-_YEAR_IN_TITLE = re.compile(r"((?:19|20)\d{2})\s*年度?")
 _YEAR_ONLY = re.compile(r"^\s*((?:19|20)\d{2})\s*年?度?\s*(?:年报|年度报告)?\s*$")
 _DATE = re.compile(
     r"((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:\s+(\d{1,2}):(\d{2}))?"
@@ -145,29 +146,6 @@ def says_report(text: str, url: str = "") -> bool:
 
 def is_year_column(text: str) -> bool:
     return bool(_YEAR_ONLY.match(text))
-
-
-def year_from_title(text: str | None) -> int | None:
-    """The year a report covers, from its title: the year written before 年/年度, not a publication date.
-
-    "淄川区招商局2022年政府信息公开工作年度报告（2023-01-20）" → 2022: years that are part of a date
-    (followed by -, /, . or 年N月) are skipped.
-    """
-    if not text:
-        return None
-    for m in _YEAR_IN_TITLE.finditer(text):
-        after = text[m.end() : m.end() + 3]
-        if re.match(r"\s*\d{1,2}\s*月", after):
-            continue
-        return int(m.group(1))
-    return None
-
-
-def year_from_url(url: str) -> int | None:
-    """A year named in a URL path segment like /2023/ or /nb2023/ (not t20240120_… publication stamps)."""
-    for m in re.finditer(r"(?<![\d])((?:19|20)\d{2})(?![\d])", urlsplit(url).path):
-        return int(m.group(1))
-    return None
 
 
 def find_date(text: str | None) -> str | None:

@@ -221,6 +221,7 @@ class PortalSpider(Spider):
             url=page.url,
             listing_url=ctx.get("listing_url"),
             title=article.meta.get("articletitle") or ctx.get("title") or article.title,
+            link_text=ctx.get("title"),
             column=" / ".join(c for c in (ctx.get("column"), article.column_name) if c) or None,
             content_source=article.content_source,
             pub_meta=article.pub_meta,
@@ -247,6 +248,7 @@ class PortalSpider(Spider):
                 url=doc.url,
                 listing_url=ctx.get("listing_url"),
                 title=ctx.get("title"),
+                link_text=ctx.get("title"),
                 column=ctx.get("column"),
                 pub_text=ctx.get("pub_text"),
                 attachment_urls=[doc.url],
@@ -276,6 +278,7 @@ class PortalSpider(Spider):
                 url=url,
                 listing_url=ctx.get("listing_url"),
                 title=ctx.get("title"),
+                link_text=ctx.get("title"),
                 column=ctx.get("column"),
                 pub_text=ctx.get("pub_text"),
             )

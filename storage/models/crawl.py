@@ -1,0 +1,138 @@
+"""What the crawler saw: portals, agencies, crawl runs, fetches, listing snapshots, reports, their versions
+and the crawl problems (trouble that is the crawler's, never the agency's)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.models._fields import json_field as _json
+from storage.models._fields import utc_field as _utc
+
+# --- what the crawler saw ---------------------------------------------------------------------------
+
+
+class Portal(SQLModel, table=True):
+    """A government portal as configured (``portals:`` in config.yaml)."""
+
+    id: str = Field(primary_key=True)
+    name: str
+    start_urls: list[str] = _json()
+    allowed_domains: list[str] = _json()
+    platform: str | None = None  # detected CMS family: trs | hanweb | generic
+    updated_at: datetime = _utc(nullable=False)
+
+
+class Agency(SQLModel, table=True):
+    """An agency that must publish a report each year."""
+
+    id: str = Field(primary_key=True)
+    name: str = Field(index=True)
+    aliases: list[str] = _json()
+    kind: str = "department"  # department | township | government
+    region: str = ""  # 山东省/淄博市/淄川区
+    portal_id: str | None = Field(default=None, index=True)
+    source: str = "config"  # config | agencies_file | discovered
+    active: bool = True  # False: listed in an earlier registry, gone from the current one
+    registered_at: datetime = _utc(nullable=False)
+    last_listed_at: datetime = _utc(nullable=False)
+
+
+class CrawlRun(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    started_at: datetime = _utc(nullable=False)
+    finished_at: datetime | None = _utc()
+    portal_ids: list[str] = _json()
+    status: str = "running"  # running | finished | failed | interrupted
+    stats: dict = _json(dict)
+
+
+class Fetch(SQLModel, table=True):
+    """One HTTP response whose body is in the archive, with what the server said about it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(index=True)
+    final_url: str | None = None
+    sha256: str = Field(index=True)
+    size: int = 0
+    http_status: int = 200
+    content_type: str | None = None
+    headers: dict = _json(dict)
+    fetched_at: datetime = _utc(nullable=False)
+    portal_id: str | None = Field(default=None, index=True)
+    run_id: int | None = Field(default=None, index=True)
+
+
+class ListingSnapshot(SQLModel, table=True):
+    """The report links a listing page showed when fetched: proof of what was (not) there on that day."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    portal_id: str = Field(index=True)
+    url: str = Field(index=True)
+    fetched_at: datetime = _utc(nullable=False, index=True)
+    sha256: str | None = None
+    report_urls: list[str] = _json()
+
+
+class Report(SQLModel, table=True):
+    """One report as published at one URL (a report page, or an attachment linked from a listing).
+
+    The crawler stores what the portal said about it (title, column, 发布机构, the dates as printed);
+    which agency and year it stands for is decided by ``crawler.reading.attribution`` once its document
+    has been read, and its publication date by ``monitor.status.publication`` at every check.
+    """
+
+    __table_args__ = (UniqueConstraint("url"), Index("ix_report_agency_year", "agency_id", "year"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str
+    portal_id: str = Field(index=True)
+    agency_id: str | None = None  # None: an agency not in the registry (kept as discovered)
+    agency_name: str | None = None  # the name the portal or the document gives
+    attributed_by: str | None = None  # title | document | content_source | column | title_guess …
+    year: int | None = None  # the year the report covers
+    year_source: str | None = None  # title | document | column | url
+    title: str | None = None  # the page's own title (ArticleTitle), else the listing's link text
+    link_text: str | None = None  # the listing's link text, as printed
+    column: str | None = None  # the sub-column(s) it was listed under
+    content_source: str | None = None  # the page's 发布机构 / ContentSource
+    listing_url: str | None = None
+    attachment_urls: list[str] = _json()
+    # Publication evidence as printed (the date itself is decided at check time, monitor.status.publication)
+    pub_meta: str | None = None  # raw PubDate meta
+    pub_text: str | None = None  # raw visible 发布日期 / date beside the link
+    pub_header: str | None = None  # raw Last-Modified of the attachment
+    first_seen: datetime = _utc(nullable=False)
+    last_seen: datetime = _utc(nullable=False)
+    last_changed: datetime | None = _utc()  # when a new version (different bytes) was first seen
+    current_version_id: int | None = None
+    crawl_problem: str | None = None  # the report could not be fetched (unreachable, blocked, too large …)
+
+
+class ReportVersion(SQLModel, table=True):
+    """One distinct content of a report (its document's bytes, by sha256); its reading is the ``Reading``
+    of the same sha256."""
+
+    __table_args__ = (UniqueConstraint("report_id", "sha256"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(index=True)
+    sha256: str = Field(index=True)  # of the document's bytes (the attachment where the report is one)
+    fetch_id: int | None = None
+    document_url: str | None = None
+    fetched_at: datetime = _utc(nullable=False)
+
+
+class CrawlProblem(SQLModel, table=True):
+    """Trouble reading a portal: unreachable | blocked | robots | parse_failed (never the agency's fault)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int | None = Field(default=None, index=True)
+    portal_id: str = Field(index=True)
+    agency_id: str | None = None
+    url: str
+    kind: str
+    detail: str = ""
+    at: datetime = _utc(nullable=False)

@@ -1,0 +1,88 @@
+"""What people and mail did: alert state, the outbox, finding reviews, the operators' audit trail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.models._fields import utc_field as _utc
+
+# --- what people and mail did (monitor: alerts, outbox, reviews) -------------------------------------
+
+
+class AlertState(SQLModel, table=True):
+    """What subscribers were last told about one agency-year, so that mail goes out only on changes.
+
+    Kept apart from ``AgencyYearStatus`` because ``gkwatch check`` rewrites that table wholesale, while this
+    one must survive every recomputation.
+    """
+
+    agency_id: str = Field(primary_key=True)
+    year: int = Field(primary_key=True)
+    status: str | None = None
+    inconsistent: bool | None = None
+    version_id: int | None = None  # the report version last notified (a new one = changed after publication)
+    notified_at: datetime = _utc(nullable=False)
+
+
+class Outbox(SQLModel, table=True):
+    """A message waiting to be delivered (or delivered): mail survives an SMTP outage by living here first.
+
+    ``dedupe_key`` is unique: the same digest or operator notice can never be queued twice, and a row is
+    claimed (``claimed_until``) before sending and marked ``sent_at`` right after the server accepts it.
+    """
+
+    __table_args__ = (UniqueConstraint("dedupe_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str
+    channel: str = "email"  # email | apprise
+    recipient: str  # an address; for apprise the sha256 of the configured URL (no secrets stored)
+    kind: str = "digest"  # digest | operator
+    subject: str = ""
+    body_text: str = ""
+    body_html: str | None = None
+    message_id: str = ""  # the same Message-ID on every attempt: receivers can drop a duplicate
+    created_at: datetime = _utc(nullable=False)
+    attempts: int = 0
+    next_attempt_at: datetime = _utc(nullable=False, index=True)
+    claimed_until: datetime | None = _utc()
+    sent_at: datetime | None = _utc(index=True)
+    last_error: str | None = None
+
+
+class FindingReview(SQLModel, table=True):
+    """A person's verdict on one finding of one agency-year (e.g. an OCR misreading dismissed).
+
+    ``gkwatch check`` leaves a dismissed rule out of that agency-year's findings and ``inconsistent``.
+    """
+
+    __table_args__ = (UniqueConstraint("agency_id", "year", "rule"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: str = Field(index=True)
+    year: int
+    rule: str
+    verdict: str = "dismissed"  # dismissed | confirmed
+    note: str = ""
+    reviewer: str = ""
+    at: datetime = _utc(nullable=False)
+
+
+class OperatorAction(SQLModel, table=True):
+    """One act of an operator: ``review`` of a finding or ``crawl`` request."""
+
+    __table_args__ = (Index("ix_operatoraction_agency_year", "agency_id", "year"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _utc(nullable=False)
+    username: str
+    action: str  # review | crawl
+    agency_id: str | None = None
+    year: int | None = None
+    rule: str | None = None
+    verdict: str | None = None
+    note: str = ""
+    outcome: str = ""  # what happened: "started", "requested (no scheduler running)", …
