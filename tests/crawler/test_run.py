@@ -11,10 +11,10 @@ import pytest
 
 from crawler.portal.items import Fetched, ListingItem, ProblemItem, ReportItem
 from crawler.portal.run import Progress, build_settings, run_stats, summary_lines
-from tests.integration.cli import gkwatch
 from crawler.portal.spiders.portal import pick_attachment, select_portals
 from crawler.portal.tracking import PortalTracker
 from domain.config import AgencyConfig, Config, ConfigError, CrawlConfig, PortalConfig
+from tests.integration.cli import gkwatch
 
 
 def _config(tmp_path: Path, **crawl) -> Config:

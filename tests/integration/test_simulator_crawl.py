@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
+from monitor.status.publication import choose_pubdate
 from storage.archive import Archive
 from storage.db import make_engine
-from monitor.status.publication import choose_pubdate
 from storage.models import CrawlProblem, CrawlRun, Fetch, ListingSnapshot, Reading, Report, ReportVersion
 from tests.integration.cli import gkwatch
 

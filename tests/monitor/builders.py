@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
-from domain.config import AgencyConfig, Config, PortalConfig
-from storage.db import session_scope
 from crawler.reading.model import CellReading
 from crawler.reading.model import Reading as Read
+from domain.config import AgencyConfig, Config, PortalConfig
 from domain.template import cell_keys
+from storage.db import session_scope
 from storage.models import CrawlProblem, FindingReview, ListingSnapshot, Reading, Report, ReportVersion
 from storage.registry import sync_registry
 from testbed.synthetic import consistent_cells

@@ -10,7 +10,7 @@ from monitor.status.check import compute_rows, run_check, summary_lines
 from monitor.status.table import status_objects, stored_objects
 from storage.db import session_scope
 from storage.models import AgencyYearStatus
-from tests.monitor.builders import dismiss, err, make_config, portal_read, problem, report, sync, version
+from tests.monitor.builders import dismiss, make_config, portal_read, problem, report, sync, version
 
 REGION = "山东省/淄博市/淄川区"
 A1 = ("zc-zsj", "淄川区招商局", "department", REGION)

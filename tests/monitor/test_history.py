@@ -5,10 +5,9 @@ from __future__ import annotations
 import random
 from datetime import date
 
-from monitor.judgement.history import copy_ratio, history_findings
-from monitor.status.check import compute_rows
-from monitor.judgement.history import COPY_THRESHOLD, Fingerprint
+from monitor.judgement.history import COPY_THRESHOLD, Fingerprint, copy_ratio, history_findings
 from monitor.judgement.history import is_copy as _is_copy
+from monitor.status.check import compute_rows
 from storage.db import session_scope
 from testbed.synthetic import consistent_cells
 from tests.monitor.builders import make_config, portal_read, report, sync, version

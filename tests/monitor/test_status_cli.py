@@ -14,7 +14,7 @@ import yaml
 
 from monitor.cli import main
 from monitor.status.table import CONTRACT_KEYS, display_width
-from tests.monitor.builders import err, portal_read, report, version
+from tests.monitor.builders import portal_read, report, version
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "山东省/淄博市/淄川区"

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.judgement.report import parse_bytes
 from domain.template import S3_APPLICANT_COLUMNS, cell_keys, column_of, get_template
+from monitor.judgement.report import parse_bytes
 from testbed.render import ReportSpec, format_value, render, render_many
 from tests.report.roundtrip_helpers import assert_read_back, filename, fixed_spec, report_specs
 

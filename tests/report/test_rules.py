@@ -9,6 +9,9 @@ from crawler.reading.model import CellReading as CellValue
 from crawler.reading.model import Reading
 from domain.template import S3_COLUMNS, cell_keys, get_template
 from monitor.judgement import judge
+from monitor.judgement.arithmetic import arithmetic_findings
+from monitor.judgement.cells import cell_findings
+from testbed.synthetic import consistent_cells
 
 
 def check_report(
@@ -27,10 +30,6 @@ def check_report(
     )
     return judge(reading)
 
-
-from monitor.judgement.arithmetic import arithmetic_findings
-from monitor.judgement.cells import cell_findings
-from testbed.synthetic import consistent_cells
 
 BALANCE_ROWS = {"new_received", "carried_over", "results_total", "carried_forward"}
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.judgement.report import parse_bytes
 from domain.template import cell_keys
+from monitor.judgement.report import parse_bytes
 from tests.conftest import read_sample
 
 EXPECTED = {

@@ -139,8 +139,8 @@ def test_fewer_years_drop_history_findings_that_need_last_year():
 
 
 def test_backdated_report_fits_between_its_neighbours():
-    from monitor.judgement.report import parse_bytes
     from monitor.judgement.history import history_findings
+    from monitor.judgement.report import parse_bytes
 
     with SamplePortals(prepare=False) as fresh:
         site = fresh.sites["linzi"]

@@ -14,13 +14,13 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from crawler.reading.model import CellReading
+from crawler.reading.model import Reading as Read
 from domain.config import Config
 from domain.template import cell_keys
 from monitor.web.auth import hash_password
 from storage.archive import Archive
 from storage.db import init_db, make_engine, session_scope
-from crawler.reading.model import CellReading
-from crawler.reading.model import Reading as Read
 from storage.models import Agency, AgencyYearStatus, Fetch, Reading, Report, ReportVersion
 
 HOSTILE = "<script>alert(1)</script>"
