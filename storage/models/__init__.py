@@ -20,6 +20,7 @@ from storage.models.crawl import (
     Fetch,
     ListingSnapshot,
     Portal,
+    PortalRead,
     Report,
     ReportVersion,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "OperatorAction",
     "Outbox",
     "Portal",
+    "PortalRead",
     "Reading",
     "ReadingPass",
     "Report",

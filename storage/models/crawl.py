@@ -49,6 +49,34 @@ class CrawlRun(SQLModel, table=True):
     stats: dict = _json(dict)
 
 
+class PortalRead(SQLModel, table=True):
+    """One crawl run's read of one portal's listing — the proof a ``missing`` verdict needs.
+
+    ``complete`` is True only when every listing page the portal led to was fetched and read (pagination
+    followed to its end, every sub-column) and no bound cut the read short. A run that was stopped (SIGTERM,
+    a timeout, a kill), a listing page that failed, a page cap reached: ``complete`` stays False and
+    ``end_reason`` says why — and no agency of that portal may be called ``missing`` on that read.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("run_id", "portal_id"),
+        Index("ix_portalread_portal_time", "portal_id", "finished_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(index=True)
+    portal_id: str
+    started_at: datetime = _utc(nullable=False)
+    finished_at: datetime | None = _utc()  # when its listing was read to the end (or given up)
+    complete: bool = False
+    listing_pages: int = 0  # listing pages read fine
+    failed_pages: int = 0  # listing pages that could not be read
+    report_links: int = 0  # report links the listing showed
+    end_reason: str | None = (
+        None  # finished | interrupted | limit | listing_failed | unreachable | blocked | robots
+    )
+
+
 class Fetch(SQLModel, table=True):
     """One HTTP response whose body is in the archive, with what the server said about it."""
 
