@@ -43,9 +43,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-import threading
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +55,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import func
 from sqlmodel import select
 
-from domain.clock import SHANGHAI, shanghai_date
+from domain.clock import SHANGHAI, as_utc, shanghai_date
 from domain.config import Config, ConfigError, load_config
 from storage.db import init_db, make_engine, session_scope
 from storage.models import AgencyYearStatus, CrawlRun
@@ -169,14 +168,16 @@ def check_due(now: datetime, last_checked: datetime | None) -> bool:
 
 
 # --- what the jobs do ---------------------------------------------------------------------------------
-
-_crawl_lock = threading.Lock()  # one crawl at a time in this process (dispatcher or "crawl now")
+#
+# Job functions are module-level and take the config *path*: the job store pickles references and arguments.
+# They hold no state of their own: whether a crawl is already running is asked of the database (a crawl run
+# started by this service, the command line or another machine), never of a lock in this process.
 
 
 @dataclass(frozen=True)
 class DbFacts:
     last_crawl_started: datetime | None
-    crawl_running: bool  # a crawl started elsewhere (CLI, another service) is still going
+    crawl_running: bool  # a crawl started here or elsewhere (CLI, another service) is still going
     last_checked: datetime | None
 
 
@@ -193,18 +194,15 @@ def db_facts(config: Config, now: datetime, s: ScheduleSettings) -> DbFacts:
             checked = session.exec(select(func.max(AgencyYearStatus.computed_at))).one()
     finally:
         engine.dispose()
-    return DbFacts(_aware(last), running is not None, _aware(checked))
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """``max()`` over a UTC column comes back untyped (naive on SQLite): it is UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
+    return DbFacts(as_utc(last), running is not None, as_utc(checked))
 
 
 async def run_gkwatch(args: list[str], timeout_s: float) -> int:
-    """``python -m monitor ARGS`` as a child process, killed at its timeout or when the service stops."""
+    """``python -m monitor ARGS`` as a child process, stopped at its timeout or when the service stops.
+
+    On timeout the child gets SIGTERM (a crawl then closes gracefully: its run and its portals' reads are
+    recorded as interrupted, never as complete) and SIGKILL ten seconds later; the answer is then -1.
+    """
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "monitor", *args, start_new_session=True
     )
@@ -253,22 +251,26 @@ def deliver_due(config_path: str) -> int:
 
 
 async def run_cycle(config_path: str, crawl: bool = True) -> dict[str, Any]:
-    """Crawl (optionally), check, queue and deliver mail. Skips the crawl if one is already running here."""
+    """Crawl (optionally), check, queue and deliver mail.
+
+    ``gkwatch crawl`` reads and checks what it fetched itself; a separate check runs only when there was no
+    crawl, or the crawl was stopped before it could check (its timeout). A crawl already running anywhere
+    (the database says) is not started twice.
+    """
     config = load_config(config_path)
     s = schedule_settings(config)
     out: dict[str, Any] = {"crawl": None}
+    checked = False
     if crawl:
-        if not _crawl_lock.acquire(blocking=False):
-            log.info("a crawl is already running in this service; not starting another")
+        facts = await asyncio.to_thread(db_facts, config, utcnow(), s)
+        if facts.crawl_running:
+            log.info("a crawl is already running; not starting another")
             out["crawl"] = "busy"
         else:
-            try:
-                out["crawl"] = await run_gkwatch(
-                    ["crawl", "--config", config_path], s.crawl_timeout_minutes * 60
-                )
-            finally:
-                _crawl_lock.release()
-    out["check"] = await run_gkwatch(["check", "--config", config_path], s.check_timeout_minutes * 60)
+            out["crawl"] = await run_gkwatch(["crawl", "--config", config_path], s.crawl_timeout_minutes * 60)
+            checked = out["crawl"] in (0, 1)  # finished, or interrupted after reading and checking
+    if not checked:
+        out["check"] = await run_gkwatch(["check", "--config", config_path], s.check_timeout_minutes * 60)
     out.update(await asyncio.to_thread(queue_and_deliver, config_path))
     log.info("cycle done: %s", out)
     return out
@@ -280,18 +282,13 @@ async def dispatch(config_path: str) -> dict[str, Any] | None:
     s = schedule_settings(config)
     now = utcnow()
     facts = await asyncio.to_thread(db_facts, config, now, s)
-    crawl = (
-        crawl_due(now, facts.last_crawl_started, s) and not facts.crawl_running and not _crawl_lock.locked()
-    )
+    crawl = crawl_due(now, facts.last_crawl_started, s) and not facts.crawl_running
     if not crawl and not check_due(now, facts.last_checked):
         return None
     return await run_cycle(config_path, crawl=crawl)
 
 
 # --- the scheduler ------------------------------------------------------------------------------------
-
-_active: AsyncIOScheduler | None = None
-
 
 def build_scheduler(config: Config) -> AsyncIOScheduler:
     """A scheduler with the persistent job store in gkwatch's database (one-off jobs stay in memory)."""
@@ -344,13 +341,10 @@ def _ensure_job(
     )
 
 
-def start_scheduler(config: Config, *, paused: bool = False) -> AsyncIOScheduler:
-    """Build, start (on the running loop) and install the jobs; the scheduler ``trigger_crawl_now`` uses."""
-    global _active
+def install_jobs(scheduler: AsyncIOScheduler, config: Config) -> None:
+    """The two persistent jobs: the hourly dispatcher and the frequent outbox retry."""
     s = schedule_settings(config)
     config_path = str(Path(config.path).resolve())
-    scheduler = build_scheduler(config)
-    scheduler.start(paused=True)  # job stores are open now: stored jobs can be looked up before any runs
     _ensure_job(
         scheduler,
         DISPATCH_JOB,
@@ -362,55 +356,19 @@ def start_scheduler(config: Config, *, paused: bool = False) -> AsyncIOScheduler
     _ensure_job(
         scheduler, OUTBOX_JOB, "deliver_due", IntervalTrigger(minutes=s.outbox_every_minutes), config_path, 30
     )
-    if not paused:
-        scheduler.resume()
-    _active = scheduler
-    return scheduler
 
 
-def stop_scheduler(scheduler: AsyncIOScheduler) -> None:
-    global _active
-    if scheduler.running:
-        scheduler.shutdown(wait=False)
-    if _active is scheduler:
-        _active = None
-
-
-_service_loop: asyncio.AbstractEventLoop | None = None  # set by monitor.service while it serves
-_background: set[asyncio.Future] = set()
-
-
-def set_service_loop(loop: asyncio.AbstractEventLoop | None) -> None:
-    global _service_loop
-    _service_loop = loop
-
-
-def trigger_crawl_now(config: Config) -> bool:
-    """Start a crawl cycle right away (the web page's button). False when one is already running.
-
-    With the scheduler running, a one-off job (in memory: a restart need not replay a button press);
-    without it (``serve(scheduler=False)``, the demo), a task on the service's loop. Safe from any thread.
-    """
-    if _crawl_lock.locked():
+def queue_crawl_now(scheduler: AsyncIOScheduler, config: Config) -> bool:
+    """Queue a crawl cycle to run right away (in memory: a restart need not replay a button press).
+    False when one is already queued or running here."""
+    if scheduler.get_job(CRAWL_NOW_JOB, jobstore="memory") is not None:
         return False
-    config_path = str(Path(config.path).resolve())
-    if _active is not None and _active.running:
-        if _active.get_job(CRAWL_NOW_JOB, jobstore="memory") is not None:
-            return False
-        _active.add_job(
-            run_cycle,
-            args=[config_path],
-            kwargs={"crawl": True},
-            id=CRAWL_NOW_JOB,
-            jobstore="memory",
-            misfire_grace_time=None,
-        )
-        return True
-    loop = _service_loop
-    if loop is None or loop.is_closed():
-        log.warning("trigger_crawl_now: no service is running in this process")
-        return False
-    fut = asyncio.run_coroutine_threadsafe(run_cycle(config_path, True), loop)
-    _background.add(fut)
-    fut.add_done_callback(_background.discard)
+    scheduler.add_job(
+        f"{__name__}:run_cycle",
+        args=[str(Path(config.path).resolve())],
+        kwargs={"crawl": True},
+        id=CRAWL_NOW_JOB,
+        jobstore="memory",
+        misfire_grace_time=None,
+    )
     return True

@@ -4,6 +4,9 @@ One loop, one process: uvicorn serves the FastAPI app (``monitor.web.app.create_
 ``AsyncIOScheduler`` (``monitor.scheduler``) fires its jobs on the same loop. The heavy work — crawls and
 checks — runs in child processes, so the page stays responsive while they run.
 
+``Service`` holds what one running service has (its scheduler, its loop, the tasks it started) and hands the
+web app what the app needs from it — the "crawl now" trigger — so that no route imports the service.
+
 Signals: uvicorn's own handling is replaced by ours (``_Server.capture_signals``), because uvicorn restores
 the previous handlers on exit and re-raises the signal, which would kill the process on SIGTERM before the
 scheduler is stopped. Here SIGINT/SIGTERM ask the server to finish its requests, then the scheduler stops
@@ -21,12 +24,12 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import uvicorn
 
 from domain.config import Config
-from monitor.scheduler import schedule_settings, set_service_loop, start_scheduler, stop_scheduler
-from monitor.scheduler import trigger_crawl_now as trigger_crawl_now
+from monitor import scheduler as schedule
 
 log = logging.getLogger(__name__)
 
@@ -102,10 +105,58 @@ def _install_signal_handlers(loop: asyncio.AbstractEventLoop, server: uvicorn.Se
     return restore
 
 
-def load_app(config: Config):  # noqa: ANN201 - a FastAPI app
-    from monitor.web.app import create_app
+class Service:
+    """One running ``gkwatch serve``: its scheduler (or none, as in the demo) on the loop it runs on."""
 
-    return create_app(config)
+    def __init__(self, config: Config, *, with_scheduler: bool = True) -> None:
+        self.config = config
+        self.with_scheduler = with_scheduler
+        self.scheduler = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: set[asyncio.Future] = set()
+
+    def start(self, *, paused: bool = False) -> None:
+        """Start the scheduler on the running loop (its job stores open, its jobs installed)."""
+        self.loop = asyncio.get_running_loop()
+        if not self.with_scheduler:
+            return
+        self.scheduler = schedule.build_scheduler(self.config)
+        self.scheduler.start(paused=True)  # job stores open: stored jobs can be looked up before any runs
+        schedule.install_jobs(self.scheduler, self.config)
+        if not paused:
+            self.scheduler.resume()
+
+    def stop(self) -> None:
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        self.scheduler = None
+        for task in list(self._tasks):
+            task.cancel()
+
+    def trigger_crawl_now(self) -> bool:
+        """Start a crawl cycle right away (the web page's button); False when one is queued or running.
+
+        With the scheduler, a one-off job; without it (the demo), a task on the service's loop. Safe from any
+        thread (the web app runs sync routes in a thread pool).
+        """
+        if self.loop is None or self.loop.is_closed():
+            log.warning("trigger_crawl_now: the service is not running")
+            return False
+        if self.scheduler is not None and self.scheduler.running:
+            return schedule.queue_crawl_now(self.scheduler, self.config)
+        if any(not t.done() for t in self._tasks):
+            return False
+        config_path = str(Path(self.config.path).resolve())
+        fut = asyncio.run_coroutine_threadsafe(schedule.run_cycle(config_path, True), self.loop)
+        self._tasks.add(fut)  # type: ignore[arg-type]
+        fut.add_done_callback(self._tasks.discard)  # type: ignore[arg-type]
+        return True
+
+    def app(self):  # noqa: ANN201 - a FastAPI app
+        """The web app, handed the crawl trigger of this service."""
+        from monitor.web.app import create_app
+
+        return create_app(self.config, crawl_trigger=self.trigger_crawl_now)
 
 
 async def serve(
@@ -115,27 +166,25 @@ async def serve(
     *,
     scheduler: bool = True,
     on_ready: Callable[[str], None] | None = None,
+    service: Service | None = None,
 ) -> None:
-    """Serve the web page (and run the scheduler) until SIGINT/SIGTERM; reusable by ``gkwatch demo``."""
+    """Serve the web page (and run the scheduler) until SIGINT/SIGTERM; reusable by ``gkwatch demo``.
+
+    ``service``: the service to run (tests hold it to press its buttons); a new one by default."""
     if scheduler:
-        schedule_settings(config)  # a bad ``schedule:`` fails here, before anything starts
-    app = load_app(config)
-    server = _Server(uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False))
+        schedule.schedule_settings(config)  # a bad ``schedule:`` fails here, before anything starts
+    service = service or Service(config, with_scheduler=scheduler)
+    server = _Server(uvicorn.Config(service.app(), host=host, port=port, log_level="info", access_log=False))
     loop = asyncio.get_running_loop()
     restore = _install_signal_handlers(loop, server)
-    set_service_loop(loop)
-    sched = None
     announce = asyncio.create_task(_announce(server, page_url(host, port), on_ready))
     try:
-        if scheduler:
-            sched = start_scheduler(config)
+        service.start()
         await server.serve()
     finally:
         announce.cancel()
-        if sched is not None:
-            stop_scheduler(sched)
-            await asyncio.sleep(0)  # the scheduler's shutdown runs on the loop's next turn
-        set_service_loop(None)
+        service.stop()
+        await asyncio.sleep(0)  # the scheduler's shutdown runs on the loop's next turn
         restore()
 
 

@@ -19,15 +19,13 @@ from datetime import date, datetime
 from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, select
 
+from domain import codes
 from monitor.status.verdict import StatusRow
 from storage.models import AgencyYearStatus, AlertState, Report
 
-# change kind -> label in the digest; the order is the digest's order
+# change kind -> label in the digest (domain.codes.CHANGE); the order is the digest's order
 CHANGE_LABELS: dict[str, str] = {
-    "missing": "未发布",
-    "late": "逾期发布",
-    "inconsistent": "数据不一致",
-    "changed": "发布后被修改",
+    k: codes.CHANGE[k].label for k in ("missing", "late", "inconsistent", "changed")
 }
 
 

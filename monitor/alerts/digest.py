@@ -14,7 +14,7 @@ subscriber added later hears of later changes, not of a backlog.
 
 Text is Chinese; every item names the agency, region and year, says what happened, links the evidence
 page (``{alerts.base_url}/agency/{id}``) and the report itself. Crawled text is cleaned and escaped
-(``monitor.alerts.text``).
+(``domain.text``).
 """
 
 from __future__ import annotations
@@ -25,25 +25,21 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from domain import codes
 from domain.codes import explain
 from domain.config import Config
 from domain.regions import region_has_prefix
+from domain.text import clean_text, h, link_html
 from monitor.alerts.changes import CHANGE_LABELS, Change, detect_and_record, load_current
 from monitor.alerts.channels import url_key
 from monitor.alerts.outbox import enqueue
-from monitor.alerts.text import clean_text, evidence_url, h, link_html
+from monitor.alerts.text import evidence_url
 from monitor.status.verdict import StatusRow
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
 MAX_ITEMS = 300  # a first digest can be long; beyond this the mail points to the web page
-EVIDENCE_LABELS = {
-    "page_meta": "页面发布日期元数据",
-    "page_text": "页面所示日期",
-    "http_header": "附件的 Last-Modified",
-    "first_seen": "gkwatch 首次发现",
-}
 FIRST_NOTE = "以下各项是 gkwatch 首次向您报告的当前问题（不一定是新近发生的）。此后只在情况变化时来信。"
 
 
@@ -59,7 +55,7 @@ def _what(c: Change) -> str:
         return f"截止日 {due} 已过，门户上未找到该年度报告"
     if c.kind == "late":
         pub = cur.published.isoformat() if cur.published else "?"
-        how = EVIDENCE_LABELS.get(cur.published_evidence or "", "未知依据")
+        how = codes.label(codes.EVIDENCE, cur.published_evidence)
         return f"应于 {due} 前发布，实际发布日期 {pub}（依据：{how}）"
     if c.kind == "inconsistent":
         return "报告数据不一致"

@@ -22,8 +22,8 @@ from sqlmodel import Session, col, select
 from domain.clock import SHANGHAI
 from domain.codes import BLOCKING_PROBLEMS
 from domain.config import Config
+from domain.text import clean_text, h, link_html
 from monitor.alerts.outbox import enqueue
-from monitor.alerts.text import clean_text, h, link_html
 from storage.models import CrawlProblem, CrawlRun, ListingSnapshot
 from storage.types import utcnow
 

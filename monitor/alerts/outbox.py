@@ -28,8 +28,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from domain.config import Config, SmtpConfig
+from domain.text import clean_text, header_value
 from monitor.alerts.channels import apprise_url_for_key, send_apprise
-from monitor.alerts.text import clean_text, header_value
 from storage.db import session_scope
 from storage.models import Outbox
 from storage.types import utcnow

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from domain.text import safe_url
 from monitor.web import labels as L
-from monitor.web.urls import safe_url
 
 
 def row_view(r: dict[str, Any]) -> dict[str, Any]:

@@ -1,41 +1,22 @@
-"""The Chinese words the page shows for the contract's codes (statuses, evidence, problems, kinds)."""
+"""The Chinese words the page shows for the contract's codes (statuses, evidence, problems, kinds): the
+labels of ``domain.codes``, plus the page's own column headers and the due dates' reasons."""
 
 from __future__ import annotations
 
 import re
 
+from domain import codes
 from monitor.status.deadlines import DEFAULTS
 
-STATUS = {
-    "not_due": "未到期",
-    "on_time": "按时发布",
-    "late": "逾期发布",
-    "missing": "未发布",
-    "unknown": "无法判断",
-}
-STATUS_HELP = {
-    "not_due": "截止日尚未过去",
-    "on_time": "网站自身日期不晚于截止日",
-    "late": "网站自身日期晚于截止日",
-    "missing": "已过截止日，网站可正常读取，但没有该年度报告",
-    "unknown": "已过截止日，网站无法读取——不归咎于该机关",
-}
-EVIDENCE = {
-    "page_meta": "页面 PubDate 元数据",
-    "page_text": "页面或栏目列表所示日期",
-    "http_header": "附件 Last-Modified 响应头",
-    "first_seen": "网站无日期，以本系统首次抓取时间代替",
-}
-PROBLEM = {
-    "unreachable": "网站无法访问",
-    "blocked": "抓取被拦截",
-    "robots": "robots.txt 禁止抓取",
-    "parse_failed": "报告无法解析",
-}
-KIND = {"department": "部门", "township": "乡镇（街道）", "government": "人民政府"}
-INCONSISTENT = {True: "不一致", False: "一致", None: "未解析"}
-SEVERITY = {"error": "错误", "warning": "警告", "info": "提示"}
-VERDICT = {"dismissed": "误报（已排除）", "confirmed": "已确认"}
+# The words come from the one table of codes (domain.codes); the page reads them as plain mappings.
+STATUS = {code: term.label for code, term in codes.STATUS.items()}
+STATUS_HELP = {code: term.help for code, term in codes.STATUS.items()}
+EVIDENCE = {code: term.label for code, term in codes.EVIDENCE.items()}
+PROBLEM = {code: term.label for code, term in codes.PROBLEM.items()}
+KIND = {code: term.label for code, term in codes.KIND.items()}
+INCONSISTENT = {code: term.label for code, term in codes.INCONSISTENT.items()}
+SEVERITY = {code: term.label for code, term in codes.SEVERITY.items()}
+VERDICT = {code: term.label for code, term in codes.VERDICT.items()}
 COLUMN = {
     "agency": "机关",
     "agency_id": "机关编号",

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
-import inspect
+import asyncio
 import logging
 from urllib.parse import quote
 
@@ -12,9 +11,9 @@ from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 
 from domain.codes import RULES
-from monitor.web.app import state_of
 from monitor.web.audit import VERDICTS, record_crawl_request, record_review
 from monitor.web.auth import check_csrf, require_user
+from monitor.web.state import state_of
 from storage.db import session_scope
 from storage.models import Agency, AgencyYearStatus
 
@@ -22,28 +21,17 @@ router = APIRouter()
 log = logging.getLogger(__name__)
 
 
-async def _trigger_crawl(config) -> str:  # noqa: ANN001
-    """Ask the running service (``monitor.service.trigger_crawl_now``) to crawl now; say what happened.
-
-    ``trigger_crawl_now`` answers True (started) or False (a crawl is already running, or no service runs
-    in this process); an older or missing module leaves the request recorded only.
-    """
-    try:
-        service = importlib.import_module("monitor.service")
-    except ImportError:
-        return "已记录请求（本进程没有调度器）"
-    trigger = getattr(service, "trigger_crawl_now", None)
+async def _trigger_crawl(trigger) -> str:  # noqa: ANN001
+    """Ask the service this app belongs to (``WebState.crawl_trigger``) to crawl now; say what happened."""
     if trigger is None:
-        return "已记录请求（本进程没有调度器）"
+        return "已记录请求（本进程没有运行调度服务）"
     try:
-        result = trigger(config)
-        if inspect.isawaitable(result):
-            result = await result
+        result = await asyncio.to_thread(trigger)
     except Exception as e:  # the action is recorded either way; the operator sees why it failed
-        log.exception("trigger_crawl_now failed")
-        return f"启动失败：{type(e).__name__}: {e}"[:500]
+        log.exception("the crawl trigger failed")
+        return f"启动失败：{type(e).__name__}"
     if result is False:
-        return "未启动：已有抓取正在进行，或本进程没有运行调度服务"
+        return "未启动：已有抓取正在进行"
     return "已开始抓取"
 
 
@@ -52,7 +40,7 @@ async def start_crawl(request: Request, csrf: str = Form("")) -> RedirectRespons
     user = require_user(request)
     check_csrf(request, csrf)
     state = state_of(request)
-    outcome = await _trigger_crawl(state.config)
+    outcome = await _trigger_crawl(state.crawl_trigger)
     with session_scope(state.engine) as session:
         record_crawl_request(session, username=user, outcome=outcome)
     request.session["flash"] = f"抓取请求：{outcome}"

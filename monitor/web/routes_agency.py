@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse
 from sqlmodel import Session
 
 from monitor.web.agency_page import agency_page, archive_filename
-from monitor.web.app import state_of
+from monitor.web.state import state_of
 
 router = APIRouter()
 _SHA256 = re.compile(r"[0-9a-f]{64}")

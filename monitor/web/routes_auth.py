@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
-from monitor.web.app import state_of
 from monitor.web.auth import check_csrf, check_login, current_user
+from monitor.web.state import state_of
 
 router = APIRouter()
 

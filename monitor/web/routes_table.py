@@ -12,11 +12,11 @@ from sqlmodel import Session
 from domain.codes import STATUSES
 from monitor.status.table import status_objects
 from monitor.web import queries
-from monitor.web.app import state_of
 from monitor.web.auth import current_user
 from monitor.web.display import row_view
 from monitor.web.exports import csv_chunks, xlsx_bytes
 from monitor.web.queries import BadFilter, StatusFilter
+from monitor.web.state import state_of
 
 router = APIRouter()
 

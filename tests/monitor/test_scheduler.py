@@ -11,6 +11,7 @@ import pytest
 from domain.config import Config, ConfigError
 from monitor import scheduler as sch
 from monitor.scheduler import ScheduleSettings, check_due, crawl_due, schedule_settings
+from monitor.service import Service
 from tests.monitor.alerts_fixtures import pg_url  # noqa: F401  (fixture)
 
 CST = ZoneInfo("Asia/Shanghai")
@@ -92,14 +93,15 @@ def test_job_store_survives_a_restart(tmp_path, jobstore_url):
     cfg.database_url = jobstore_url
 
     async def start_and_read(config: Config, paused: bool = True) -> dict[str, tuple]:
-        scheduler = sch.start_scheduler(config, paused=paused)
+        service = Service(config)
+        service.start(paused=paused)
         try:
             return {
                 j.id: (j.next_run_time, str(j.trigger), j.func_ref, list(j.args))
-                for j in scheduler.get_jobs()
+                for j in service.scheduler.get_jobs()
             }
         finally:
-            sch.stop_scheduler(scheduler)
+            service.stop()
             await asyncio.sleep(0)
 
     first = asyncio.run(start_and_read(cfg))
@@ -124,7 +126,9 @@ def test_scheduler_runs_a_due_job_on_the_loop(tmp_path, monkeypatch):
     monkeypatch.setattr(sch, "deliver_due", lambda path: calls.append(path) or 0)
 
     async def run() -> None:
-        scheduler = sch.start_scheduler(_config(tmp_path), paused=True)
+        service = Service(_config(tmp_path))
+        service.start(paused=True)
+        scheduler = service.scheduler
         try:
             job = scheduler.get_job(sch.OUTBOX_JOB)
             scheduler.modify_job(sch.OUTBOX_JOB, next_run_time=datetime.now(UTC))
@@ -135,29 +139,30 @@ def test_scheduler_runs_a_due_job_on_the_loop(tmp_path, monkeypatch):
                     break
                 await asyncio.sleep(0.1)
         finally:
-            sch.stop_scheduler(scheduler)
+            service.stop()
             await asyncio.sleep(0)
 
     asyncio.run(run())
     assert calls == [str((tmp_path / "config.yaml").resolve())]
 
 
-def test_trigger_crawl_now_without_a_service_says_no(tmp_path):
-    assert sch.trigger_crawl_now(_config(tmp_path)) is False
+def test_trigger_crawl_now_without_a_running_service_says_no(tmp_path):
+    assert Service(_config(tmp_path)).trigger_crawl_now() is False
 
 
 def test_trigger_crawl_now_with_the_scheduler_queues_one_job(tmp_path):
     cfg = _config(tmp_path)
 
     async def run() -> list:
-        scheduler = sch.start_scheduler(cfg, paused=True)  # paused: the job is queued, not run
+        service = Service(cfg)
+        service.start(paused=True)  # paused: the job is queued, not run
         try:
-            answers = [sch.trigger_crawl_now(cfg), sch.trigger_crawl_now(cfg)]
-            job = scheduler.get_job(sch.CRAWL_NOW_JOB, jobstore="memory")
+            answers = [service.trigger_crawl_now(), service.trigger_crawl_now()]
+            job = service.scheduler.get_job(sch.CRAWL_NOW_JOB, jobstore="memory")
             answers.append((job.func_ref, list(job.args), job.kwargs))
             return answers
         finally:
-            sch.stop_scheduler(scheduler)
+            service.stop()
             await asyncio.sleep(0)
 
     first, second, job = asyncio.run(run())

@@ -83,7 +83,7 @@ def test_dispatch_crawls_an_unreachable_portal_and_tells_the_operator(tmp_path, 
     dead = f"http://127.0.0.1:{free_port()}/list/"  # nothing listens there
     path = write_config(tmp_path, smtp_server.port, dead)
     out = asyncio.run(sch.dispatch(str(path)))
-    assert out is not None and out["crawl"] is not None and out["check"] == 0
+    assert out is not None and out["crawl"] == 0 and "check" not in out  # the crawl read and checked itself
     engine = make_engine(load_config(path).database_url)
     with session_scope(engine) as s:
         runs = s.exec(select(CrawlRun)).all()

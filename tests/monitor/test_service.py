@@ -19,7 +19,7 @@ import yaml
 
 from domain.config import load_config
 from monitor import scheduler as sch
-from monitor.service import page_url, serve, trigger_crawl_now
+from monitor.service import Service, page_url, serve
 from tests.monitor.alerts_fixtures import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -121,18 +121,18 @@ def test_in_process_serve_with_crawl_now_button(tmp_path, monkeypatch):
 
     async def fake_cycle(config_path: str, crawl: bool = True) -> dict:
         cycles.append((config_path, crawl))
-        with sch._crawl_lock:  # holds the crawl slot like the real cycle does
-            await release.wait()
+        await release.wait()  # the cycle runs until released
         return {}
 
     monkeypatch.setattr(sch, "run_cycle", fake_cycle)
     answers: list = []
+    service = Service(config, with_scheduler=False)
 
     def ready(url: str) -> None:
         async def press() -> None:
-            answers.append(trigger_crawl_now(config))
+            answers.append(await asyncio.to_thread(service.trigger_crawl_now))  # as the web page calls it
             await asyncio.sleep(0.2)
-            answers.append(trigger_crawl_now(config))  # the first is still running: refused
+            answers.append(await asyncio.to_thread(service.trigger_crawl_now))  # still running: refused
             release.set()
             await asyncio.sleep(0.1)
             os.kill(os.getpid(), signal.SIGTERM)
@@ -142,8 +142,12 @@ def test_in_process_serve_with_crawl_now_button(tmp_path, monkeypatch):
 
     port = free_port()
     started = time.monotonic()
-    asyncio.run(asyncio.wait_for(serve(config, "127.0.0.1", port, scheduler=False, on_ready=ready), 90))
+    asyncio.run(
+        asyncio.wait_for(
+            serve(config, "127.0.0.1", port, scheduler=False, on_ready=ready, service=service), 90
+        )
+    )
     assert answers == [f"http://127.0.0.1:{port}/", True, False]
     assert cycles == [(str(config.path.resolve()), True)]
     assert time.monotonic() - started < 85
-    assert sch._service_loop is None  # the service let go of its loop
+    assert service.scheduler is None and not service._tasks  # nothing left running

@@ -10,6 +10,7 @@ from monitor.web.audit import OperatorAction
 from monitor.web.auth import hash_password, verify_password
 from storage.models import FindingReview
 from tests.web.conftest import csrf_from, login
+from tests.web.seed import seed
 
 
 def test_password_hash_roundtrip():
@@ -142,19 +143,26 @@ def test_no_users_configured_means_no_login(tmp_path):
     assert login(c).status_code == 401
 
 
-def test_crawl_button_asks_the_service(client, seeded, monkeypatch):
-    """The button calls ``monitor.service.trigger_crawl_now(config)``; its answer reaches the operator."""
-    import monitor.service
-
+def test_crawl_button_asks_the_service(tmp_path):
+    """The button calls the crawl trigger the service handed to the app; its answer reaches the operator."""
+    seeded = seed(tmp_path)
     calls = []
 
-    def fake_trigger(config):  # noqa: ANN001, ANN202 - stands in for the scheduler (tested in tests/monitor)
-        calls.append(config)
-        return True
+    def trigger() -> bool:  # stands in for Service.trigger_crawl_now (tested in tests/monitor)
+        calls.append(True)
+        return len(calls) == 1  # the second press: a crawl is already running
 
-    monkeypatch.setattr(monitor.service, "trigger_crawl_now", fake_trigger)
+    client = TestClient(create_app(seeded.config, engine=seeded.engine, crawl_trigger=trigger))
     login(client)
     client.post("/actions/crawl", data={"csrf": csrf_from(client.get("/").text)})
-    assert calls == [seeded.config]
+    client.post("/actions/crawl", data={"csrf": csrf_from(client.get("/").text)})
+    assert len(calls) == 2
     with Session(seeded.engine) as s:
-        assert [a.outcome for a in s.exec(select(OperatorAction))] == ["已开始抓取"]
+        assert [a.outcome for a in s.exec(select(OperatorAction))] == ["已开始抓取", "未启动：已有抓取正在进行"]
+
+
+def test_crawl_button_without_a_service_is_recorded(client, seeded):
+    login(client)
+    client.post("/actions/crawl", data={"csrf": csrf_from(client.get("/").text)})
+    with Session(seeded.engine) as s:
+        assert [a.outcome for a in s.exec(select(OperatorAction))] == ["已记录请求（本进程没有运行调度服务）"]
