@@ -6,7 +6,7 @@ from here, so that a cell key such as ``s3.granted.natural_person`` is spelled i
 * Format 2019 — 国办公开办函〔2019〕60号, report years 2019 and 2020.
 * Format 2021 — 国办公开办函〔2021〕30号, report years from 2021.
 
-Keys follow ``../shared/spec/contract.md``: ``s2.<item>.<column>``, ``s3.<row>.<column>``, ``s4.<group>.<column>``.
+Keys follow ``docs/contract.md``: ``s2.<item>.<column>``, ``s3.<row>.<column>``, ``s4.<group>.<column>``.
 """
 
 from __future__ import annotations
