@@ -14,6 +14,7 @@ a cell (``monitor.judgement``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -80,17 +81,41 @@ class CellReading:
 
 
 MISSING = CellReading(None, None, "missing")
-_PLAIN_CELLS: dict[Any, CellReading] = {}
+class StoredCells(Mapping[str, CellReading]):
+    """The cells of a stored reading, made on demand.
+
+    ``gkwatch check`` judges every stored reading every time: the rules need the values (in the template's
+    order) and the few cells read with a remark, not 200 objects per report — so a reading loaded from the
+    database keeps its columns as they are and makes a ``CellReading`` only when one is asked for.
+    """
+
+    __slots__ = ("keys_", "values_", "raws_", "marks_", "_index")
+
+    def __init__(self, keys: tuple[str, ...], values: list, raws: list | None, marks: dict[str, dict]):
+        self.keys_, self.values_, self.raws_, self.marks_ = keys, values, raws, marks
+        self._index = _key_index(keys)
+
+    def __getitem__(self, key: str) -> CellReading:
+        i = self._index[key]
+        value = self.values_[i] if i < len(self.values_) else None
+        raw = self.raws_[i] if self.raws_ and i < len(self.raws_) else None
+        return CellReading.from_stored(value, raw, self.marks_.get(key))
+
+    def __iter__(self):  # noqa: ANN204
+        return iter(self.keys_)
+
+    def __len__(self) -> int:
+        return len(self.keys_)
 
 
-def _plain(value: Any) -> CellReading:
-    """A plainly read cell without its printed text (shared: readings repeat the same small numbers)."""
-    cell = _PLAIN_CELLS.get(value)
-    if cell is None:
-        cell = CellReading(value)
-        if len(_PLAIN_CELLS) < 10_000:
-            _PLAIN_CELLS[value] = cell
-    return cell
+_KEY_INDEXES: dict[tuple[str, ...], dict[str, int]] = {}
+
+
+def _key_index(keys: tuple[str, ...]) -> dict[str, int]:
+    index = _KEY_INDEXES.get(keys)
+    if index is None:
+        index = _KEY_INDEXES[keys] = {k: i for i, k in enumerate(keys)}
+    return index
 
 
 @dataclass
@@ -104,7 +129,7 @@ class Reading:
     year_source: str | None = None  # title | meta | period | prose
     agency: str | None = None
     title: str | None = None
-    cells: dict[str, CellReading] = field(default_factory=dict)  # every key of the template
+    cells: Mapping[str, CellReading] = field(default_factory=dict)  # every key of the template
     missing: list[tuple[str, str, str]] = field(default_factory=list)  # (section, row, message)
     sections_present: list[str] = field(default_factory=list)  # of 一 … 六
     period: tuple[str, str] | None = None  # the printed statistical period, ISO dates
@@ -114,9 +139,25 @@ class Reading:
     error: str | None = None
     reader_version: str = READER_VERSION
 
+    def keys(self) -> tuple[str, ...]:
+        return cell_keys(self.template) if self.template else ()
+
+    def ordered_values(self) -> list[int | float | None]:
+        """Every cell's value in the template's key order (what the rules index)."""
+        if isinstance(self.cells, StoredCells):
+            return self.cells.values_
+        return [self.cells.get(k, MISSING).value for k in self.keys()]
+
+    def remarked(self) -> dict[str, CellReading]:
+        """The cells read with a remark (a note, unsure, placed some way, OCR): few, where most are plain."""
+        cells = self.cells
+        if isinstance(cells, StoredCells):
+            return {k: cells[k] for k in cells.marks_}
+        return {k: c for k, c in cells.items() if c.mark() is not None}
+
     @property
     def values(self) -> dict[str, int | float | None]:
-        return {k: c.value for k, c in self.cells.items()}
+        return dict(zip(self.keys(), self.ordered_values(), strict=False))
 
     @property
     def raw(self) -> dict[str, str]:
@@ -125,7 +166,7 @@ class Reading:
     @property
     def unsure(self) -> frozenset[str]:
         """The cells the reader is unsure of."""
-        return frozenset(k for k, c in self.cells.items() if not c.sure)
+        return frozenset(k for k, c in self.remarked().items() if not c.sure)
 
     # --- storage (storage.models.Reading) ----------------------------------------------------------
 
@@ -165,14 +206,7 @@ class Reading:
         template = get("template")
         keys = cell_keys(template) if template else ()
         values, raws, marks = get("cell_values") or [], get("cell_raw"), get("cell_marks") or {}
-        if raws:
-            cells = {
-                k: CellReading.from_stored(v, r, marks.get(k))
-                for k, v, r in zip(keys, values, raws, strict=False)
-            }
-        else:  # no texts: the unremarked cells (most of them) share one object per value
-            cells = {k: _plain(v) if k not in marks else CellReading.from_stored(v, None, marks[k])
-                     for k, v in zip(keys, values, strict=False)}  # fmt: skip
+        cells = StoredCells(keys, values, raws or None, marks) if keys else {}
         period = get("period")
         return cls(
             file=get("filename"),

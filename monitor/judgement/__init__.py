@@ -44,11 +44,12 @@ def judge(reading: Reading, agency: AgencyContext | None = None) -> list[dict[st
     template = reading.template
     if template is None or reading.error:
         return []
-    cells = reading.cells
-    values = {k: c.value for k, c in cells.items()}
-    unsure = reading.unsure
-    out = cell_findings(template, cells)
-    out += arithmetic_findings(template, values, unsure)
+    ordered = reading.ordered_values()
+    remarked = reading.remarked()  # the few cells read with a remark: the others need no look
+    unsure = frozenset(k for k, c in remarked.items() if not c.sure)
+    values = dict(zip(reading.keys(), ordered, strict=False))
+    out = cell_findings(template, remarked, ordered)
+    out += arithmetic_findings(template, ordered, unsure)
     out += structure_findings(template, reading.year, reading.sections_present, reading.missing)
     out += text_findings(reading.prose, values, lambda k: cell_label(template, k))
     out += plausibility_findings(template, reading.year, values, reading.period, reading.prose_years)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import cache
+from operator import itemgetter
 from typing import Any
 
 from domain.template import (
@@ -20,6 +21,7 @@ from domain.template import (
     S3_COLUMNS,
     S4_COLUMNS,
     S4_GROUPS,
+    cell_keys,
     get_template,
     row_label,
 )
@@ -140,12 +142,60 @@ def _sums(template: str) -> tuple[tuple[SumSpec, ...], tuple[SumSpec, ...]]:
     return tuple(s3), tuple(s4)
 
 
-def arithmetic_findings(
-    template: str, cells: Mapping[str, Value], unsure: frozenset[str] = frozenset()
-) -> list[dict[str, Any]]:
-    """Every failed sum of 表三 and 表四 (``unsure``: the cells the reader is unsure of)."""
+@cache
+def _fast(template: str) -> tuple[list, list]:
+    """Per sum: its spec, the result's index and a C-speed getter of its terms, over the template's ordered
+    values — so that the sums that hold (nearly all) cost a tuple and a ``sum``; only a failed one is spelled
+    out as a finding."""
+    index = {k: i for i, k in enumerate(cell_keys(template))}
     s3_sums, s4_sums = _sums(template)
-    out = [f for spec in s3_sums if (f := _sum_rule(cells, unsure, *spec))]
-    out += [f for col in S3_COLUMNS if (f := _balance(cells, unsure, col.key))]
-    out += [f for spec in s4_sums if (f := _sum_rule(cells, unsure, *spec))]
+    sums = [(spec, index[spec[1]], itemgetter(*(index[k] for k in spec[2]))) for spec in (*s3_sums, *s4_sums)]
+    balances = [
+        (
+            col.key,
+            itemgetter(
+                *(
+                    index[f"s3.{row}.{col.key}"]
+                    for row in ("new_received", "carried_over", "results_total", "carried_forward")
+                )
+            ),
+        )
+        for col in S3_COLUMNS
+    ]
+    return sums, balances
+
+
+def arithmetic_findings(
+    template: str, cells: Mapping[str, Value] | Sequence[Value], unsure: frozenset[str] = frozenset()
+) -> list[dict[str, Any]]:
+    """Every failed sum of 表三 and 表四 (``cells``: a mapping of keys to values, or the values in the
+    template's key order; ``unsure``: the cells the reader is unsure of)."""
+    keys = cell_keys(template)
+    if isinstance(cells, Mapping):
+        values = [cells.get(k) for k in keys]
+        by_key: Mapping[str, Value] = cells
+    else:
+        values = list(cells)
+        by_key = dict(zip(keys, values, strict=False))
+    sums, balances = _fast(template)
+    failed_sums = set()
+    for spec, ri, terms in sums:
+        total, parts = values[ri], terms(values)
+        if total is None or None in parts or abs(sum(parts) - total) <= _EPS:
+            continue
+        failed_sums.add(spec)
+    failed_balances = set()
+    for col, four in balances:
+        a, b, c, d = four(values)
+        if None in (a, b, c, d) or abs(a + b - c - d) <= _EPS:
+            continue
+        failed_balances.add(col)
+    if not failed_sums and not failed_balances:
+        return []
+    s3_sums, s4_sums = _sums(template)
+    out = [f for spec in s3_sums if spec in failed_sums and (f := _sum_rule(by_key, unsure, *spec))]
+    out += [
+        f for col in S3_COLUMNS if col.key in failed_balances and (f := _balance(by_key, unsure, col.key))
+    ]
+    out += [f for spec in s4_sums if spec in failed_sums and (f := _sum_rule(by_key, unsure, *spec))]
     return out

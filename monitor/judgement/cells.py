@@ -6,36 +6,62 @@ report that leaves 表三 blank for zero gets one line per row rather than two h
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
+from operator import itemgetter
 from typing import Any
 
 from crawler.reading.model import CellReading
 from domain.template import cell_keys, column_of, row_label
 from monitor.judgement.findings import finding
 
+Value = int | float | None
 _NOTE_RULES = {"blank": "cell.blank", "not_number": "cell.not_number", "format": "cell.format"}
 
 
-def cell_findings(template: str, readings: Mapping[str, CellReading]) -> list[dict[str, Any]]:
+def cell_findings(
+    template: str, readings: Mapping[str, CellReading], values: Sequence[Value] | None = None
+) -> list[dict[str, Any]]:
+    """``readings``: the cells to look at for how they were printed — every cell, or only those read with a
+    remark (``Reading.remarked``: the others have no note); ``values``: every value in the template's key
+    order, for the negative counts (taken from ``readings`` when not given)."""
     out: list[dict[str, Any]] = []
     # (rule, section, row) -> [(key, detail)]
     grouped: dict[tuple[str, str, str], list[tuple[str, str]]] = {}
-    for key, section, row, signed in _cells(template):
-        r = readings.get(key)
-        if r is None:
-            continue
-        if r.note is not None:
-            rule = _NOTE_RULES.get(r.note)
-            if rule:
-                grouped.setdefault((rule, section, row), []).append((key, r.detail))
-        if r.value is not None and r.value < 0 and not signed:
-            out.append(finding("cell.negative", [key], f"{_where(template, key)}: {r.value} < 0"))
+    index = _index(template)
+    noted = sorted((index[k], k, r) for k, r in readings.items() if r.note is not None and k in index)
+    for _, key, r in noted:  # in the template's order
+        rule = _NOTE_RULES.get(r.note)  # type: ignore[arg-type]
+        if rule:
+            section, row = key.split(".", 2)[:2]
+            grouped.setdefault((rule, section, row), []).append((key, r.detail))
+    if values is None:
+        values = [r.value if (r := readings.get(k)) is not None else None for k in cell_keys(template)]
+    unsigned, getter = _unsigned(template)
+    # C speed for the common case: no negative anywhere (``filter(None, …)`` drops None and zeros alike)
+    if len(values) >= len(unsigned) and min(filter(None, getter(values)), default=0) >= 0:
+        values = ()
+    for i, key in unsigned:
+        v = values[i] if i < len(values) else None
+        if v is not None and v < 0:
+            out.append(finding("cell.negative", [key], f"{_where(template, key)}：{v:g} < 0", value=v))
     for (rule, section, row), items in grouped.items():
         label = row_label(template, section, row)
         parts = "; ".join(f"{column_of(template, k).label} {d}" for k, d in items)
-        out.append(finding(rule, [k for k, _ in items], f"{label}: {parts}"))
+        out.append(finding(rule, [k for k, _ in items], f"{label}：{parts}"))
     return out
+
+
+@cache
+def _index(template: str) -> dict[str, int]:
+    return {k: i for i, k in enumerate(cell_keys(template))}
+
+
+@cache
+def _unsigned(template: str) -> tuple[tuple[tuple[int, str], ...], itemgetter]:
+    """(index, key) of every cell that cannot be negative (all but 本年增/减), and a getter of their values."""
+    pairs = tuple((i, k) for i, (k, _s, _r, signed) in enumerate(_cells(template)) if not signed)
+    return pairs, itemgetter(*(i for i, _ in pairs))
 
 
 @cache

@@ -278,7 +278,8 @@ class _Numbers:
 
 
 def _numbers(r: Reading) -> _Numbers:
-    return _Numbers(r.template, r.year, r.values, r.unsure)
+    remarked = r.remarked()
+    return _Numbers(r.template, r.year, r.values, frozenset(k for k, c in remarked.items() if not c.sure))
 
 
 def _utc(value: datetime) -> datetime:
