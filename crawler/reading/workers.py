@@ -26,6 +26,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from multiprocessing.connection import Connection, wait
 
 from crawler.reading.model import Reading
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 SECONDS_PER_DOCUMENT = 120.0  # a real report reads in well under 10 s; OCR of a scanned one in ~a minute
 TASK_SIZE = 8  # documents per task: LibreOffice starts once per task
 MAX_TASKS_PER_WORKER = 50
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # a placeholder: the reading stage stamps the time it stores
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,8 @@ def _worker_main(conn: Connection, load: Loader) -> None:
             return
         if jobs is None:
             return
-        conn.send(read_jobs(jobs, load))
+        # readings travel as their table rows (lists of values, not 200 objects each): cheap to pickle
+        conn.send([r.to_row("", _EPOCH) for r in read_jobs(jobs, load)])
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -186,7 +189,7 @@ class ReaderPool:
                             readings = None
                         if readings is not None:
                             task, w.jobs = w.jobs, None
-                            yield from zip(task, readings, strict=True)
+                            yield from zip(task, map(Reading.from_row, readings), strict=True)
                             continue
                         self.crashes += 1
                         yield from self._give_up(w, queue, "the reader process crashed on this document")
