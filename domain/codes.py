@@ -43,6 +43,7 @@ EVIDENCE: dict[str, Term] = {
         "截止日后栏目中没有，之后才出现",
         "网站未注明日期；截止日后完整读取的栏目页中没有该报告，之后的读取中才出现",
     ),
+    "operator": Term("操作员更正", "操作员根据核实的情况更正了发布日期或报告（附理由，可查记录）"),
 }
 
 # --- the crawler's trouble (``crawl_problem``): never the agency's fault --------------------------------

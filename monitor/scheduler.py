@@ -44,7 +44,8 @@ import asyncio
 import logging
 import sys
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from domain.clock import SHANGHAI, as_utc, shanghai_date
-from domain.config import Config, ConfigError, load_config
+from domain.config import Config, ScheduleSettings, load_config
 from storage.db import init_db, make_engine, session_scope
 from storage.models import AgencyYearStatus, CrawlRun
 from storage.types import utcnow
@@ -69,77 +70,9 @@ OUTBOX_JOB = "outbox"
 CRAWL_NOW_JOB = "crawl-now"
 
 
-@dataclass(frozen=True)
-class ScheduleSettings:
-    season_start: tuple[int, int] = (1, 1)
-    season_end: tuple[int, int] = (4, 15)
-    season_every_days: int = 1
-    off_season_every_days: int = 7
-    hour: int = 6
-    dispatch_every_minutes: int = 60
-    outbox_every_minutes: int = 5
-    crawl_timeout_minutes: int = 180
-    check_timeout_minutes: int = 30
-    misfire_grace_minutes: int = 60
-    first_dispatch_seconds: int = 5
-
-    def in_season(self, day: date) -> bool:
-        md = (day.month, day.day)
-        if self.season_start <= self.season_end:
-            return self.season_start <= md <= self.season_end
-        return md >= self.season_start or md <= self.season_end  # a season across New Year
-
-    def every_days(self, day: date) -> int:
-        return self.season_every_days if self.in_season(day) else self.off_season_every_days
-
-
-def _month_day(value: Any, key: str) -> tuple[int, int]:
-    try:
-        month, day = (int(x) for x in str(value).strip().split("-")[-2:])
-        date(2000, month, day)  # a leap year, so 02-29 is accepted
-    except ValueError as e:
-        raise ConfigError(f"schedule.{key}: expected MM-DD, got {value!r}") from e
-    return month, day
-
-
 def schedule_settings(config: Config) -> ScheduleSettings:
-    """``schedule:`` of config.yaml, validated; defaults for whatever is left out."""
-    raw = config.raw.get("schedule") or {}
-    if not isinstance(raw, dict):
-        raise ConfigError("schedule: must be a mapping")
-    base = ScheduleSettings()
-    values: dict[str, Any] = {}
-    for key in ("season_start", "season_end"):
-        if key in raw:
-            values[key] = _month_day(raw[key], key)
-    for key in (
-        "season_every_days",
-        "off_season_every_days",
-        "hour",
-        "dispatch_every_minutes",
-        "outbox_every_minutes",
-        "crawl_timeout_minutes",
-        "check_timeout_minutes",
-        "misfire_grace_minutes",
-        "first_dispatch_seconds",
-    ):
-        if key in raw:
-            try:
-                values[key] = int(raw[key])
-            except (TypeError, ValueError) as e:
-                raise ConfigError(f"schedule.{key}: expected a whole number, got {raw[key]!r}") from e
-    unknown = set(raw) - set(base.__dataclass_fields__)
-    if unknown:
-        raise ConfigError(f"schedule: unknown key(s) {', '.join(sorted(unknown))}")
-    s = ScheduleSettings(**{**base.__dict__, **values})
-    if not 0 <= s.hour <= 23:
-        raise ConfigError("schedule.hour: must be 0–23")
-    if (
-        min(s.season_every_days, s.off_season_every_days, s.dispatch_every_minutes, s.outbox_every_minutes)
-        < 1
-    ):
-        raise ConfigError("schedule: intervals must be at least 1")
-    return s
+    """``schedule:`` of config.yaml, checked (defaults filled in) by domain/config.py with the whole file."""
+    return config.schedule
 
 
 # --- the decisions (pure) -----------------------------------------------------------------------------
@@ -221,8 +154,9 @@ async def run_gkwatch(args: list[str], timeout_s: float) -> int:
         return -1
 
 
-def queue_and_deliver(config_path: str) -> dict[str, int]:
-    """Queue digests and operator notices (one transaction), then deliver what is due. Blocking."""
+def queue_and_deliver(config_path: str, *, digests: bool = True) -> dict[str, int]:
+    """Queue digests (``digests=False``: not from this check) and operator notices in one transaction, then
+    deliver what is due. Blocking."""
     from monitor.alerts import deliver_outbox, queue_alerts, queue_operator_notices
 
     config = load_config(config_path)
@@ -230,12 +164,12 @@ def queue_and_deliver(config_path: str) -> dict[str, int]:
     try:
         init_db(engine)
         with session_scope(engine) as session:
-            digests = queue_alerts(session, config)
+            queued = queue_alerts(session, config) if digests else 0
             notices = queue_operator_notices(session, config)
         result = deliver_outbox(engine, config)
     finally:
         engine.dispose()
-    return {"digests": digests, "notices": notices, "sent": result.sent, "failed": result.failed}
+    return {"digests": queued, "notices": notices, "sent": result.sent, "failed": result.failed}
 
 
 def deliver_due(config_path: str) -> int:
@@ -256,6 +190,10 @@ async def run_cycle(config_path: str, crawl: bool = True) -> dict[str, Any]:
     ``gkwatch crawl`` reads and checks what it fetched itself; a separate check runs only when there was no
     crawl, or the crawl was stopped before it could check (its timeout). A crawl already running anywhere
     (the database says) is not started twice.
+
+    Subscribers hear only from a check whose crawl finished: after an interrupted or timed-out crawl the
+    statuses are honest (no ``missing`` rests on an incomplete read) but the digest waits for a complete
+    crawl, so that nothing half-known is mailed. The operator still hears of portals in trouble.
     """
     config = load_config(config_path)
     s = schedule_settings(config)
@@ -271,7 +209,10 @@ async def run_cycle(config_path: str, crawl: bool = True) -> dict[str, Any]:
             checked = out["crawl"] in (0, 1)  # finished, or interrupted after reading and checking
     if not checked:
         out["check"] = await run_gkwatch(["check", "--config", config_path], s.check_timeout_minutes * 60)
-    out.update(await asyncio.to_thread(queue_and_deliver, config_path))
+    complete = out["crawl"] in (None, 0)  # no crawl this cycle (a daily check), or one that finished
+    if not complete:
+        log.warning("the crawl did not finish (%s): no digest from this check", out["crawl"])
+    out.update(await asyncio.to_thread(partial(queue_and_deliver, config_path, digests=complete)))
     log.info("cycle done: %s", out)
     return out
 
@@ -289,6 +230,7 @@ async def dispatch(config_path: str) -> dict[str, Any] | None:
 
 
 # --- the scheduler ------------------------------------------------------------------------------------
+
 
 def build_scheduler(config: Config) -> AsyncIOScheduler:
     """A scheduler with the persistent job store in gkwatch's database (one-off jobs stay in memory)."""

@@ -20,12 +20,13 @@ from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, select
 
 from domain import codes
+from domain.codes import ACCUSATIONS
 from monitor.status.verdict import StatusRow
-from storage.models import AgencyYearStatus, AlertState, Report
+from storage.models import AgencyYearStatus, AlertState
 
 # change kind -> label in the digest (domain.codes.CHANGE); the order is the digest's order
 CHANGE_LABELS: dict[str, str] = {
-    k: codes.CHANGE[k].label for k in ("missing", "late", "inconsistent", "changed")
+    k: codes.CHANGE[k].label for k in ("corrected", "missing", "late", "inconsistent", "changed")
 }
 
 
@@ -66,15 +67,6 @@ class Change:
         return f"{c.agency_id}|{c.year}|{self.kind}|{c.status}|{c.version_id}|{since}"
 
 
-def _current_versions(session: Session, report_ids: set[int]) -> dict[int, int | None]:
-    if not report_ids:
-        return {}
-    out: dict[int, int | None] = {}
-    ids = sorted(report_ids)
-    for i in range(0, len(ids), 500):
-        q = select(Report.id, Report.current_version_id).where(Report.id.in_(ids[i : i + 500]))
-        out.update({rid: vid for rid, vid in session.exec(q)})
-    return out
 
 
 _STATUS_COLUMNS = (
@@ -90,6 +82,7 @@ _STATUS_COLUMNS = (
     AgencyYearStatus.findings,
     AgencyYearStatus.report_url,
     AgencyYearStatus.report_id,
+    AgencyYearStatus.version_id,  # the version the check judged: news of a change names that one
 )
 _WRITE_BATCH = 5000
 
@@ -109,13 +102,9 @@ def load_current(session: Session, rows: list[StatusRow] | None) -> list[Current
             for r in rows
         ]  # fmt: skip
     else:
-        source = [(*t, None) for t in session.exec(select(*_STATUS_COLUMNS))]
-    need = {t[11] for t in source if t[11] is not None and t[12] is None}
-    versions = _current_versions(session, need)
+        source = list(session.exec(select(*_STATUS_COLUMNS)))
     out = []
-    for aid, year, agency, region, status, due, pub, evidence, inc, findings, url, rid, version in source:
-        if version is None and rid is not None:
-            version = versions.get(rid)
+    for aid, year, agency, region, status, due, pub, evidence, inc, findings, url, _rid, version in source:
         out.append(
             Current(
                 aid,
@@ -161,7 +150,18 @@ def changes_of(cur: Current, prev: Known | AlertState | None) -> list[Change]:
         and cur.version_id != prev.version_id
     ):
         out.append(Change("changed", cur, first, since))
+    if not first and corrects(prev, cur):
+        out.append(Change("corrected", cur, first, since))
     return out
+
+
+def corrects(prev: Known | AlertState, cur: Current) -> bool:
+    """An accusation subscribers were told of no longer stands: a report said late or missing is shown to
+    have been on time (a date found, an operator's correction), or a report said not to add up does (a
+    better reading, a dismissed finding). They hear it as a correction (更正)."""
+    accused = prev.status in ACCUSATIONS and cur.status in ("on_time", "not_due")
+    cleared = prev.inconsistent is True and cur.inconsistent is False
+    return accused or cleared
 
 
 def remembered(prev: Known | None, cur: Current) -> tuple[str | None, bool | None, int | None]:

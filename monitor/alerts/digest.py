@@ -59,6 +59,11 @@ def _what(c: Change) -> str:
         return f"应于 {due} 前发布，实际发布日期 {pub}（依据：{how}）"
     if c.kind == "inconsistent":
         return "报告数据不一致"
+    if c.kind == "corrected":
+        now = codes.label(codes.STATUS, cur.status)
+        pub = f"，发布日期 {cur.published.isoformat()}" if cur.published else ""
+        consistent = "，数据未发现错误" if cur.inconsistent is False else ""
+        return f"更正：此前告知的问题经核实不成立。现在的结论：{now}{pub}{consistent}"
     return "报告在发布后内容有变动（各版本均已存档）"
 
 

@@ -24,32 +24,37 @@ from __future__ import annotations
 
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete
+from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
-from domain.clock import today_shanghai
-from domain.codes import BLOCKING_PROBLEMS, STATUSES
+from domain.clock import day_end_utc, today_shanghai
+from domain.codes import STATUSES
 from domain.config import Config
 from monitor.status.choice import stands_for_year
+from monitor.status.corrections import active_corrections, apply_corrections
 from monitor.status.deadlines import EARLIEST_DEFAULT_YEAR, DeadlineEngine
-from monitor.status.judging import ChosenReport, Key, judge_chosen
-from monitor.status.publication import choose_pubdate
-from monitor.status.verdict import AgencyFacts, PortalHealth, ReportFacts, StatusRow, compute_status
+from monitor.status.facts import (
+    Key,
+    active_agencies,
+    dismissed_rules,
+    listing_urls,
+    portal_reads,
+    report_facts,
+)
+from monitor.status.judging import ChosenReport, judge_chosen
+from monitor.status.verdict import AgencyFacts, ReportFacts, StatusRow, compute_status
 from storage.bulk import insert_rows
 from storage.db import init_db, make_engine, session_scope
 from storage.models import (
     Agency,
     AgencyYearStatus,
-    CrawlProblem,
-    FindingReview,
-    ListingSnapshot,
     Report,
 )
 from storage.registry import sync_registry
@@ -80,104 +85,30 @@ def report_years(session: Session, config: Config, as_of: date) -> range:
     return range(first, last + 1)
 
 
-def active_agencies(session: Session) -> list[AgencyFacts]:
-    """Registered agencies still in the registry, in a stable order."""
-    rows = session.exec(
-        select(Agency.id, Agency.name, Agency.kind, Agency.region, Agency.portal_id)
-        .where(Agency.active == True)  # noqa: E712
-        .where(Agency.source != "discovered")
-        .order_by(Agency.region, Agency.name, Agency.id)
-    )
-    return [AgencyFacts(*r) for r in rows]
-
-
-def portal_health(session: Session) -> dict[str, PortalHealth]:
-    """Per portal: the latest listing read fine, and the latest blocking problem (with its kind)."""
-    last_ok = dict(
-        session.exec(
-            select(ListingSnapshot.portal_id, func.max(ListingSnapshot.fetched_at)).group_by(
-                ListingSnapshot.portal_id
-            )
-        ).all()
-    )
-    latest = (
-        select(CrawlProblem.portal_id, func.max(CrawlProblem.at).label("at"))
-        .where(CrawlProblem.kind.in_(BLOCKING_PROBLEMS))
-        .group_by(CrawlProblem.portal_id)
-        .subquery()
-    )
-    problems: dict[str, tuple[Any, str]] = {}
-    for portal_id, kind, at in session.exec(
-        select(CrawlProblem.portal_id, CrawlProblem.kind, CrawlProblem.at)
-        .join(latest, and_(CrawlProblem.portal_id == latest.c.portal_id, CrawlProblem.at == latest.c.at))
-        .where(CrawlProblem.kind.in_(BLOCKING_PROBLEMS))
-    ):
-        problems[portal_id] = (at, kind)
-    out = {}
-    for portal_id in set(last_ok) | set(problems):
-        at, kind = problems.get(portal_id, (None, None))
-        out[portal_id] = PortalHealth(last_ok.get(portal_id), at, kind)
-    return out
-
-
-def dismissed_rules(session: Session) -> dict[Key, frozenset[str]]:
-    found: dict[Key, set[str]] = defaultdict(set)
-    for agency_id, year, rule in session.exec(
-        select(FindingReview.agency_id, FindingReview.year, FindingReview.rule).where(
-            FindingReview.verdict == "dismissed"
-        )
-    ):
-        found[(agency_id, year)].add(rule)
-    return {k: frozenset(v) for k, v in found.items()}
-
-
-def report_facts(
-    session: Session, agencies: dict[str, AgencyFacts], years: range
-) -> dict[Key, list[ReportFacts]]:
-    """Every report attributed to a judged agency-year (and the year before each, for history), with its
-    publication evidence."""
-    found: dict[Key, list[ReportFacts]] = defaultdict(list)
-    if not years:
-        return found
-    rows = session.exec(
-        select(
-            Report.agency_id,
-            Report.year,
-            Report.id,
-            Report.url,
-            Report.pub_meta,
-            Report.pub_text,
-            Report.pub_header,
-            Report.first_seen,
-            Report.crawl_problem,
-            Report.current_version_id,
-            Report.listing_url,
-        )
-        .where(Report.agency_id.is_not(None))
-        .where(Report.year >= years.start - 1)
-        .where(Report.year < years.stop)
-    )
-    for agency_id, year, rid, url, meta, text, header, first_seen, problem, vid, listing in rows:
-        if agency_id not in agencies:
-            continue
-        pub = choose_pubdate(pub_meta=meta, pub_text=text, pub_header=header, first_seen=first_seen)
-        found[(agency_id, year)].append(
-            ReportFacts(rid, url, pub.published, pub.evidence, first_seen, problem, vid, listing)
-        )
-    return found
-
-
 def choose_reports(
-    session: Session, agencies: dict[str, AgencyFacts], years: range, deadlines: DeadlineEngine
+    candidates: dict[Key, list[ReportFacts]], agencies: dict[str, AgencyFacts], deadlines: DeadlineEngine
 ) -> dict[Key, ChosenReport]:
-    """The report that stands for each agency-year (years from one before the first, for history)."""
+    """The report that stands for each agency-year (``monitor.status.choice``)."""
     chosen: dict[Key, ChosenReport] = {}
-    for key, candidates in report_facts(session, agencies, years).items():
-        best = stands_for_year(candidates)
+    for key, reports in candidates.items():
+        best = stands_for_year(reports)
         if best is not None:
             agency = agencies[key[0]]
             chosen[key] = ChosenReport(best, deadlines.deadline(agency.kind, agency.region, key[1]))
     return chosen
+
+
+def _absence_windows(
+    chosen: dict[Key, ChosenReport], agencies: dict[str, AgencyFacts]
+) -> dict[str, datetime]:
+    """Per portal, the earliest due date after which an undated report was first seen: its complete reads
+    since then may prove the report was absent (``listing_absent``)."""
+    out: dict[str, datetime] = {}
+    for (agency_id, _), c in chosen.items():
+        portal = agencies[agency_id].portal_id
+        if portal and c.facts.published is None and c.facts.first_seen >= c.deadline.closes_at:
+            out[portal] = min(out.get(portal, c.deadline.closes_at), c.deadline.closes_at)
+    return out
 
 
 @dataclass
@@ -186,25 +117,33 @@ class Computed:
     unread: int
 
 
-def iter_rows(session: Session, config: Config, *, as_of: date, year: int | None = None) -> Computed:
-    """The status rows, agency by agency (read-only), and how many chosen reports await a reading."""
+def iter_rows(
+    session: Session, config: Config, *, as_of: date, year: int | None = None, only: set[str] | None = None
+) -> Computed:
+    """The status rows, agency by agency (read-only), and how many chosen reports await a reading.
+    ``only``: these agencies (``recheck_agency``) instead of all."""
     deadlines = DeadlineEngine.from_config(config)
     years = report_years(session, config, as_of)
     if year is not None:
         years = range(year, year + 1) if year in years else range(0)
-    agency_list = active_agencies(session)
+    agency_list = [a for a in active_agencies(session) if only is None or a.id in only]
     agencies = {a.id: a for a in agency_list}
-    chosen = choose_reports(session, agencies, years, deadlines)
+    candidates = report_facts(session, agencies, years)
+    corrections = active_corrections(session, only)
+    apply_corrections(session, candidates, corrections)
+    chosen = choose_reports(candidates, agencies, deadlines)
     judging = judge_chosen(session, chosen, agencies, as_of=as_of, years=years)
-    health = portal_health(session)
+    until = day_end_utc(as_of)
+    reads = portal_reads(session, until, _absence_windows(chosen, agencies))
     dismissed = dismissed_rules(session)
 
     def rows() -> Iterator[StatusRow]:
         for agency in agency_list:
-            portal = health.get(agency.portal_id) if agency.portal_id else None
+            portal = reads.get(agency.portal_id) if agency.portal_id else None
             for y in years:
                 key = (agency.id, y)
                 c = chosen.get(key)
+                others = tuple(r for r in candidates.get(key, ()) if c is None or r is not c.facts)
                 yield compute_status(
                     agency,
                     y,
@@ -215,9 +154,23 @@ def iter_rows(session: Session, config: Config, *, as_of: date, year: int | None
                     portal,
                     dismissed.get(key, frozenset()),
                     key in judging.failed,
+                    others,
+                    tuple(c.to_json() for c in corrections.get(key, ())),
                 )
 
     return Computed(rows(), judging.unread)
+
+
+def with_listing_urls(session: Session, rows: list[StatusRow]) -> None:
+    """Name the listing pages behind each proof of absence (the archived snapshots a reader can open)."""
+    proofs = {(r.evidence["absence"]["run_id"], r.agency_id): r for r in rows if "absence" in r.evidence}
+    if not proofs:
+        return
+    portals = {agency_id: portal for agency_id, portal in session.exec(select(Agency.id, Agency.portal_id))}
+    keys = {(run, portals.get(agency_id)) for run, agency_id in proofs}
+    urls = listing_urls(session, [k for k in keys if k[1]])
+    for (run, agency_id), row in proofs.items():
+        row.evidence["absence"]["listing_urls"] = list(urls.get((run, portals.get(agency_id)), ())[:20])
 
 
 def compute_rows(
@@ -244,6 +197,7 @@ def _status_record(row: StatusRow, as_of: date, now) -> dict[str, Any]:  # noqa:
         "inconsistent": row.inconsistent,
         "findings": list(row.findings),
         "details": row.details,
+        "evidence": row.evidence,
         "report_id": row.report_id,
         "version_id": row.version_id,
         "report_url": row.report_url,
@@ -273,6 +227,7 @@ def run_check(engine: Engine, config: Config, *, as_of: date | None = None, sync
     with session_scope(engine) as session:
         computed = iter_rows(session, config, as_of=as_of)
         rows = list(computed.rows)
+        with_listing_urls(session, rows)
     with session_scope(engine) as session:
         session.exec(delete(AgencyYearStatus))
         insert_rows(
@@ -301,6 +256,37 @@ def run_check(engine: Engine, config: Config, *, as_of: date | None = None, sync
             else {}
         ),
     )
+
+
+def recheck_agency(
+    engine: Engine, config: Config, agency_id: str, *, as_of: date | None = None
+) -> list[StatusRow]:
+    """Recompute one agency's rows at once (after an operator's correction) and store them.
+
+    The rows are the full check's, but for ``copy.other_agency``, which needs every agency's reports of the
+    year: the findings of that rule the last full check stored are kept until the next one.
+    """
+    now = utcnow()
+    with session_scope(engine) as session:
+        if as_of is None:  # the day the stored table was judged as of, so that the table stays one answer
+            as_of = session.exec(select(func.max(AgencyYearStatus.as_of))).one() or today_shanghai()
+        rows = list(iter_rows(session, config, as_of=as_of, only={agency_id}).rows)
+        with_listing_urls(session, rows)
+        before = {
+            s.year: [f for f in s.details or [] if f.get("rule") == "copy.other_agency"]
+            for s in session.exec(select(AgencyYearStatus).where(AgencyYearStatus.agency_id == agency_id))
+        }
+    for r in rows:
+        kept = before.get(r.year) or []
+        if kept and r.version_id is not None:
+            r.details = [*r.details, *kept]
+            r.findings = sorted({*r.findings, "copy.other_agency"})
+    with session_scope(engine) as session:
+        session.exec(delete(AgencyYearStatus).where(AgencyYearStatus.agency_id == agency_id))
+        insert_rows(
+            session.connection(), AgencyYearStatus.__table__, (_status_record(r, as_of, now) for r in rows)
+        )
+    return rows
 
 
 def summary_lines(result: CheckResult) -> list[str]:

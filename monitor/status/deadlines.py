@@ -28,7 +28,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from domain.clock import shanghai_midnight
-from domain.config import AGENCY_KINDS, Config, ConfigError
+from domain.config import Config, DeadlineOverride, validate_section
 from domain.regions import region_has_prefix
 
 EARLIEST_DEFAULT_YEAR = 2019  # the first year of the two national formats
@@ -101,43 +101,14 @@ def _month_day(year: int, month: int, day: int) -> date:
         raise
 
 
-def _as_set(value: Any, cast) -> frozenset | None:  # noqa: ANN001
-    if value is None or value == "":
-        return None
-    values = value if isinstance(value, list | tuple) else [value]
-    return frozenset(cast(v) for v in values)
+def _override(o: DeadlineOverride) -> Override:
+    return Override(o.region, o.year_set, o.kind_set, o.due_date, o.month_day, o.reason_text)
 
 
 def parse_override(m: dict[str, Any], where: str) -> Override:
-    if not isinstance(m, dict) or "due" not in m:
-        raise ConfigError(f"{where}: a deadline override needs 'due'")
-    years = _as_set(m.get("year", m.get("years")), int)
-    kinds = _as_set(m.get("kind", m.get("kinds")), lambda k: str(k).strip())
-    if kinds and not kinds <= set(AGENCY_KINDS):
-        raise ConfigError(f"{where}: kind must be among {', '.join(AGENCY_KINDS)}")
-    raw_due = m["due"]
-    due: date | None = None
-    month_day: tuple[int, int] | None = None
-    if isinstance(raw_due, datetime):
-        raw_due = raw_due.date()
-    if isinstance(raw_due, date):
-        due = raw_due
-    else:
-        s = str(raw_due).strip()
-        try:
-            if len(s) == 10:
-                due = date.fromisoformat(s)
-            else:
-                mm, dd = (int(x) for x in s.split("-"))
-                _month_day(2024, mm, dd)  # validates, 2024 being a leap year
-                month_day = (mm, dd)
-        except ValueError as e:
-            raise ConfigError(f"{where}: due {raw_due!r} is neither YYYY-MM-DD nor MM-DD") from e
-    if due is not None and (years is None or len(years) != 1):
-        raise ConfigError(f"{where}: a full due date needs exactly one 'year'")
-    region = str(m.get("region") or "").strip().strip("/")
-    reason = str(m.get("reason") or f"local deadline for {region or 'all regions'}").replace("\n", " ")
-    return Override(region, years, kinds, due, month_day, reason)
+    """One override from a mapping outside config.yaml (the simulator's table), checked by the same schema
+    as ``deadlines.overrides`` in domain/config.py."""
+    return _override(validate_section(DeadlineOverride, m, where))
 
 
 class DeadlineEngine:
@@ -152,17 +123,9 @@ class DeadlineEngine:
 
     @classmethod
     def from_config(cls, config: Config) -> DeadlineEngine:
-        section = config.raw.get("deadlines") or []
-        first_year = None
-        if isinstance(section, dict):
-            first_year = section.get("first_year")
-            items = section.get("overrides") or []
-        elif isinstance(section, list):
-            items = section
-        else:
-            raise ConfigError("deadlines: must be a list of overrides or a mapping with 'overrides'")
-        overrides = [parse_override(m, f"deadlines[{i}]") for i, m in enumerate(items)]
-        return cls(overrides, int(first_year) if first_year else None)
+        """From ``config.deadlines``, which domain/config.py has already checked."""
+        section = config.deadlines
+        return cls([_override(o) for o in section.overrides], section.first_year)
 
     def deadline(self, kind: str, region: str, year: int) -> Deadline:
         key = (kind, region, year)

@@ -1,15 +1,26 @@
-"""The publication date of a report and the evidence for it.
+"""When a report was published, and what proves it — or that it cannot be proven.
 
-The contract's order, strongest first: the page's ``PubDate`` meta (page_meta); the date printed on the
-page or beside its link in the listing (page_text); an attachment's HTTP ``Last-Modified``
-(http_header — never an HTML page's, which only says when the CMS last re-rendered it); and failing all,
-the time gkwatch first saw the report (first_seen). Dates are calendar dates in Asia/Shanghai.
+The portal's own evidence, strongest first (contract, "Status object"): the page's ``PubDate`` meta
+(``page_meta``); the date printed on the page (``page_text``); the date beside its link in the listing
+(``listing_date``); an attachment's HTTP ``Last-Modified`` (``http_header`` — never an HTML page's, which only
+says when the CMS last re-rendered it). A printed date is *credible* only if it could be true: not after the
+day gkwatch first saw the page (a date in the future), not before the year the report covers had ended. A
+date that is not credible is set aside and shown as such, never used.
+
+Where the portal gives no credible date at all, gkwatch's own observations decide, and only what they prove:
+
+* ``first_seen`` — gkwatch saw the report on or before the due date: it was on time;
+* ``listing_absent`` — a complete read of the portal's listing *after* the due date did not have the report,
+  and a later read did: it was late, and the first sight is its date (the read that lacked it is the proof);
+* otherwise nothing is proven: ``undated`` (published; whether on time cannot be shown; never counted late).
+
+Dates are calendar dates in Asia/Shanghai.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo
@@ -18,12 +29,6 @@ from domain.clock import SHANGHAI, shanghai_date
 
 _DATE = re.compile(r"((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
 _COMPACT = re.compile(r"^((?:19|20)\d{2})(\d{2})(\d{2})")
-
-
-@dataclass(frozen=True)
-class PubDate:
-    published: date | None
-    evidence: str | None  # page_meta | page_text | http_header | first_seen
 
 
 def parse_date(raw: str | None) -> date | None:
@@ -55,20 +60,80 @@ def parse_http_date(raw: str | None) -> date | None:
     return dt.astimezone(SHANGHAI).date()
 
 
-def choose_pubdate(
+@dataclass(frozen=True)
+class Printed:
+    """A date as the portal printed it, and where."""
+
+    evidence: str  # page_meta | page_text | listing_date | http_header
+    raw: str  # the portal's own words
+    date: date | None
+    source: str | None = None  # the URL it was read on
+    why_not: str | None = None  # set when the date is not credible: why it is set aside
+
+    def to_json(self) -> dict:
+        return {
+            "evidence": self.evidence,
+            "quote": self.raw,
+            "date": self.date.isoformat() if self.date else None,
+            "source": self.source,
+            "set_aside": self.why_not,
+        }
+
+
+@dataclass(frozen=True)
+class Publication:
+    """The portal's own credible date of a report (or none), with the words it rests on."""
+
+    date: date | None
+    evidence: str | None
+    quote: str | None = None
+    source: str | None = None
+    printed: tuple[Printed, ...] = field(default_factory=tuple)  # every date printed, credible or set aside
+
+
+_READERS = {
+    "page_meta": parse_date,
+    "page_text": parse_date,
+    "listing_date": parse_date,
+    "http_header": parse_http_date,
+}
+
+
+def credibility(d: date, report_year: int | None, first_seen: datetime) -> str | None:
+    """Why a printed date cannot be true (None: it can)."""
+    if d > shanghai_date(first_seen):
+        return f"日期 {d} 晚于本系统首次看到该报告的日期 {shanghai_date(first_seen)}（未来日期）"
+    if report_year is not None and d.year <= report_year:
+        return f"日期 {d} 早于 {report_year} 年度结束（报告不可能在所述年度结束前发布）"
+    return None
+
+
+def publication(
     *,
     pub_meta: str | None,
     pub_text: str | None,
+    listing_date: str | None = None,
     pub_header: str | None,
     first_seen: datetime,
-) -> PubDate:
-    """The strongest evidence that can be read; ``pub_header`` must only ever be an attachment's."""
-    for raw, evidence, reader in (
-        (pub_meta, "page_meta", parse_date),
-        (pub_text, "page_text", parse_date),
-        (pub_header, "http_header", parse_http_date),
+    report_year: int | None = None,
+    page_url: str | None = None,
+    listing_url: str | None = None,
+    document_url: str | None = None,
+) -> Publication:
+    """The strongest credible date the portal printed (``pub_header`` must only ever be an attachment's)."""
+    printed: list[Printed] = []
+    for evidence, raw, source in (
+        ("page_meta", pub_meta, page_url),
+        ("page_text", pub_text, page_url),
+        ("listing_date", listing_date, listing_url),
+        ("http_header", pub_header, document_url),
     ):
-        d = reader(raw)
-        if d is not None:
-            return PubDate(d, evidence)
-    return PubDate(shanghai_date(first_seen), "first_seen")
+        if not raw:
+            continue
+        d = _READERS[evidence](raw)
+        why = credibility(d, report_year, first_seen) if d else "读不出日期"
+        printed.append(Printed(evidence, raw.strip()[:200], d, source, why))
+    best = next((p for p in printed if p.why_not is None), None)
+    if best is None:
+        return Publication(None, None, printed=tuple(printed))
+    return Publication(best.date, best.evidence, best.raw, best.source, tuple(printed))

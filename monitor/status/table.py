@@ -30,6 +30,8 @@ from storage.models import (
     CrawlRun,
     FindingReview,
     ListingSnapshot,
+    PortalRead,
+    Reading,
     ReportVersion,
 )
 
@@ -62,7 +64,7 @@ def status_objects(
         return stored_objects(session, year=year)
     rows = compute_rows(session, config, as_of=as_of, year=year)
     rows.sort(key=lambda r: (r.region, r.agency, r.agency_id, r.year))
-    return [r.to_contract() for r in rows]
+    return [{**r.to_contract(), "evidence": r.evidence} for r in rows]
 
 
 # Every table whose newer rows can change a status: a crawl, a listing seen, a new report version, a
@@ -71,6 +73,8 @@ _CHANGE_STAMPS = (
     CrawlRun.started_at,
     ListingSnapshot.fetched_at,
     ReportVersion.fetched_at,
+    Reading.read_at,
+    PortalRead.finished_at,
     CrawlProblem.at,
     FindingReview.at,
     Agency.last_listed_at,
@@ -121,7 +125,8 @@ def stored_objects(session: Session, *, year: int | None = None) -> list[dict[st
 
 
 def stored_to_contract(r: AgencyYearStatus) -> dict[str, Any]:
-    return StatusRow(
+    """A stored row as the contract's status object, with the evidence of its verdict beside it."""
+    obj = StatusRow(
         agency_id=r.agency_id,
         agency=r.agency,
         region=r.region,
@@ -139,6 +144,8 @@ def stored_to_contract(r: AgencyYearStatus) -> dict[str, Any]:
         report_url=r.report_url,
         crawl_problem=r.crawl_problem,
     ).to_contract()
+    obj["evidence"] = r.evidence or {}
+    return obj
 
 
 def cell_text(value: Any) -> str:

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from sqlmodel import Session, func, select
 
 from crawler.reading.model import Reading as ReadingView
-from monitor.web.audit import OperatorAction, current_reviews, trail_for_agency
+from monitor.web.audit import OperatorAction, current_corrections, current_reviews, trail_for_agency
 from monitor.web.report_view import FindingView, TableView, finding_views, tables
 from storage.archive import Archive
-from storage.models import Agency, AgencyYearStatus, Fetch, Reading, Report, ReportVersion
+from storage.models import Agency, AgencyYearStatus, Fetch, Reading, Report, ReportVersion, VerdictCorrection
 
 
 @dataclass
@@ -31,6 +31,7 @@ class YearView:
     other_reports: list[Report] = field(default_factory=list)
     findings: list[FindingView] = field(default_factory=list)
     tables: list[TableView] = field(default_factory=list)
+    corrections: list[VerdictCorrection] = field(default_factory=list)  # operators' corrections in force
 
 
 @dataclass
@@ -77,6 +78,7 @@ def agency_page(session: Session, archive: Archive, agency_id: str) -> AgencyPag
             ).all()
         )
     reviews = current_reviews(session, agency_id)
+    corrections = current_corrections(session, agency_id)
 
     years = sorted({*statuses, *(r.year for r in reports if r.year is not None)}, reverse=True)
     out: list[YearView] = []
@@ -99,6 +101,7 @@ def agency_page(session: Session, archive: Archive, agency_id: str) -> AgencyPag
                 other_reports=[r for r in reports if r.year == year and r is not report],
                 findings=finding_views(details, list(status.findings or []) if status else [], year_reviews),
                 tables=tables(reading.template, reading.values, details) if reading else [],
+                corrections=corrections.get(year, []),
             )
         )
     first = next(iter(statuses.values()), None)

@@ -6,6 +6,7 @@ reads it); this table keeps each act behind it, so the agency page can show who 
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlmodel import Session, select
@@ -13,6 +14,7 @@ from sqlmodel import Session, select
 from storage.models import (
     FindingReview,
     OperatorAction,  # the table lives with the others in storage.models; re-exported here
+    VerdictCorrection,
 )
 from storage.types import utcnow
 
@@ -74,3 +76,65 @@ def current_reviews(session: Session, agency_id: str) -> dict[tuple[int, str], d
         (r.year, r.rule): {"verdict": r.verdict, "note": r.note, "reviewer": r.reviewer, "at": r.at}
         for r in rows
     }
+
+
+def record_correction(
+    session: Session,
+    *,
+    username: str,
+    agency_id: str,
+    year: int,
+    kind: str,
+    reason: str,
+    published: date | None = None,
+    report_url: str | None = None,
+) -> VerdictCorrection:
+    """A correction of a verdict's facts (``monitor.status.corrections``): it replaces the agency-year's
+    earlier correction of the same kind, and the act goes into the trail with its reason."""
+    for old in session.exec(
+        select(VerdictCorrection).where(
+            VerdictCorrection.agency_id == agency_id,
+            VerdictCorrection.year == year,
+            VerdictCorrection.kind == kind,
+            VerdictCorrection.active == True,  # noqa: E712
+        )
+    ):
+        old.active = False
+        session.add(old)
+    row = VerdictCorrection(
+        agency_id=agency_id,
+        year=year,
+        kind=kind,
+        published=published,
+        report_url=report_url,
+        reason=reason,
+        username=username,
+    )
+    session.add(row)
+    detail = "；".join(
+        x for x in (published and f"日期 {published}", report_url and f"报告 {report_url}") if x
+    )
+    session.add(
+        OperatorAction(
+            username=username,
+            action="correct",
+            agency_id=agency_id,
+            year=year,
+            rule=kind,
+            note=reason,
+            outcome=detail,
+        )
+    )
+    return row
+
+
+def current_corrections(session: Session, agency_id: str) -> dict[int, list[VerdictCorrection]]:
+    """year -> the corrections in force, for the agency page."""
+    out: dict[int, list[VerdictCorrection]] = {}
+    for c in session.exec(
+        select(VerdictCorrection)
+        .where(VerdictCorrection.agency_id == agency_id, VerdictCorrection.active == True)  # noqa: E712
+        .order_by(VerdictCorrection.at)
+    ):
+        out.setdefault(c.year, []).append(c)
+    return out

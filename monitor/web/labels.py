@@ -64,3 +64,7 @@ def label(table: dict, code) -> str:  # noqa: ANN001
     if code is None and None not in table:
         return "—"
     return table.get(code, str(code))
+
+
+# what an operator may correct (monitor.status.corrections)
+CORRECTION_KINDS = {"date": "发布日期有误", "attribution": "报告归属有误", "report": "爬虫无法访问的报告"}

@@ -302,6 +302,11 @@ class TTLCache:
                 return True, hit[1]
             return False, None
 
+    def clear(self) -> None:
+        """Forget everything (an operator's act changed the table: readers must see it at once)."""
+        with self._lock:
+            self._data.clear()
+
     def get_or_compute(self, key: Any, compute: Callable[[], Any]) -> Any:
         found, value = self._fresh(key)
         if found:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import date
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -11,8 +12,11 @@ from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 
 from domain.codes import RULES
-from monitor.web.audit import VERDICTS, record_crawl_request, record_review
+from domain.text import safe_url
+from monitor.status.check import recheck_agency
+from monitor.web.audit import VERDICTS, record_correction, record_crawl_request, record_review
 from monitor.web.auth import check_csrf, require_user
+from monitor.web.labels import CORRECTION_KINDS
 from monitor.web.state import state_of
 from storage.db import session_scope
 from storage.models import Agency, AgencyYearStatus
@@ -80,5 +84,66 @@ def review(  # noqa: ANN201
             verdict=verdict,
             note=note.strip(),
         )
-    request.session["flash"] = "已记录复核结论（下次“检查”时生效）。"
+    _recheck(state, agency_id)
+    request.session["flash"] = "已记录复核结论，该机关的结论已重新计算。"
     return RedirectResponse(f"/agency/{quote(agency_id, safe='')}#y{year}", status_code=303)
+
+
+def _recheck(state, agency_id: str) -> None:  # noqa: ANN001
+    """An operator's act takes effect at once: the agency's rows are judged again and stored."""
+    recheck_agency(state.engine, state.config, agency_id)
+    state.page_cache.clear()
+    state.stats_cache.clear()
+    state.api_cache.clear()
+
+
+@router.post("/agency/{agency_id}/{year}/correct")
+def correct(  # noqa: ANN201
+    request: Request,
+    agency_id: str,
+    year: int,
+    kind: str = Form(...),
+    reason: str = Form(""),
+    published: str = Form(""),
+    report_url: str = Form(""),
+    csrf: str = Form(""),
+):
+    """An operator corrects a verdict's facts, with a reason; audited; effective at once."""
+    user = require_user(request)
+    check_csrf(request, csrf)
+    state = state_of(request)
+    if kind not in CORRECTION_KINDS:
+        raise HTTPException(400, f"更正类型只能是 {'、'.join(CORRECTION_KINDS.values())}")
+    reason = reason.strip()
+    if not reason or len(reason) > 2000:
+        raise HTTPException(400, "请写明更正理由（最多 2000 字）。")
+    day = _date_or_none(published)
+    url = report_url.strip() or None
+    if kind in ("date", "report") and day is None:
+        raise HTTPException(400, "请填写正确的发布日期（YYYY-MM-DD）。")
+    if kind in ("attribution", "report") and not safe_url(url):
+        raise HTTPException(400, "请填写报告的网址（http 或 https）。")
+    with Session(state.engine) as s:
+        if s.get(Agency, agency_id) is None:
+            raise HTTPException(404, "没有这个机关。")
+    with session_scope(state.engine) as session:
+        record_correction(
+            session,
+            username=user,
+            agency_id=agency_id,
+            year=year,
+            kind=kind,
+            reason=reason,
+            published=day,
+            report_url=url,
+        )
+    _recheck(state, agency_id)
+    request.session["flash"] = "已记录更正，该机关的结论已重新计算。"
+    return RedirectResponse(f"/agency/{quote(agency_id, safe='')}#y{year}", status_code=303)
+
+
+def _date_or_none(text: str):  # noqa: ANN202
+    try:
+        return date.fromisoformat(text.strip()) if text.strip() else None
+    except ValueError:
+        raise HTTPException(400, "日期应为 YYYY-MM-DD。") from None

@@ -42,6 +42,7 @@ def environment() -> Environment:
     env.filters["urlencode_params"] = urlencode
     env.globals["L"] = labels
     env.globals["label"] = labels.label
+    env.globals["CORRECTION_KINDS"] = labels.CORRECTION_KINDS
     return env
 
 

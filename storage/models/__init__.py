@@ -20,11 +20,13 @@ from storage.models.crawl import (
     Fetch,
     ListingSnapshot,
     Portal,
+    PortalLock,
     PortalRead,
     Report,
     ReportVersion,
+    UrlState,
 )
-from storage.models.people import AlertState, FindingReview, OperatorAction, Outbox
+from storage.models.people import AlertState, FindingReview, OperatorAction, Outbox, VerdictCorrection
 from storage.models.reading import Reading, ReadingPass
 from storage.models.status import AgencyYearStatus
 
@@ -40,9 +42,12 @@ __all__ = [
     "OperatorAction",
     "Outbox",
     "Portal",
+    "PortalLock",
     "PortalRead",
     "Reading",
     "ReadingPass",
     "Report",
     "ReportVersion",
+    "VerdictCorrection",
+    "UrlState",
 ]

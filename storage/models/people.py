@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -86,3 +86,24 @@ class OperatorAction(SQLModel, table=True):
     verdict: str | None = None
     note: str = ""
     outcome: str = ""  # what happened: "started", "requested (no scheduler running)", …
+
+
+class VerdictCorrection(SQLModel, table=True):
+    """An operator's correction of a verdict's facts, with the reason — a wrong date, a wrong agency
+    attribution, a report the crawler could not reach. ``gkwatch check`` applies the active ones (at once
+    for the agency concerned: ``monitor.status.check.recheck_agency``); the page and the exports show each
+    verdict that rests on one as corrected, with who, when and why. Every act is also in ``OperatorAction``.
+    """
+
+    __table_args__ = (Index("ix_verdictcorrection_agency_year", "agency_id", "year"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: str
+    year: int
+    kind: str  # date | attribution | report (see monitor.status.corrections)
+    published: date | None = None  # the correct publication date (date, report)
+    report_url: str | None = None  # the report concerned (attribution: to credit here; report: where it is)
+    reason: str
+    username: str
+    at: datetime = _utc(nullable=False)
+    active: bool = True  # False once withdrawn or replaced by a later correction of the same kind

@@ -30,6 +30,7 @@ class AgencyYearStatus(SQLModel, table=True):
     inconsistent: bool | None = None
     findings: list[str] = _json()  # rule ids (the contract's ``findings``)
     details: list[dict] = _json()  # the findings themselves: message, cells and numbers
+    evidence: dict = _json(dict)  # what proves the verdict (monitor.status.verdict): dates, reads, trouble
     report_id: int | None = None
     version_id: int | None = None  # the version whose reading was judged
     report_url: str | None = None

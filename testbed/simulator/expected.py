@@ -33,14 +33,14 @@ DEFECT_RULES: dict[str, frozenset[str]] = {
     CARRY_OVER: frozenset({"history.carry_over"}),
     COPY: frozenset({"copy.previous_year"}),
 }
-INCONSISTENT_DEFECTS = frozenset({ROW_TOTAL, CARRY_OVER})
+INCONSISTENT_DEFECTS = frozenset({ROW_TOTAL})  # an error-severity finding (carry-over is a warning)
 HISTORY_DEFECTS = frozenset({CARRY_OVER, COPY})  # errors, or history that does not add up
 STATE_PROBLEMS = {"down": "unreachable", "refused": "unreachable", "blocked": "blocked"}
 
 
 @dataclass(frozen=True)
 class Expected:
-    status: str  # not_due | on_time | late | missing | unknown
+    status: str  # domain.codes.STATUS
     published: date | None
     published_evidence: str | None
     inconsistent: bool | None
@@ -66,7 +66,7 @@ def portal_problem(scenario: Scenario, portal_id: str, state: str) -> str | None
 
 
 def published_date(r: ReportEntry, crawl_day: date) -> date:
-    """The date a correct crawl cites: the portal's own (all scenario dates are Shanghai times), else the
+    """The day a report counts from: the portal's own date (all scenario dates are Shanghai times), else the
     day of our first sight."""
     return r.published.date() if r.published is not None else crawl_day
 
@@ -104,17 +104,26 @@ def expected_statuses(
 
 
 def _with_report(r: ReportEntry, crawl_day: date, due: date, has_previous: bool) -> Expected:
-    published = published_date(r, crawl_day)
+    """A report seen by one fresh crawl on ``crawl_day``: judged by the portal's own date; with none, on time
+    if that crawl came by the due date, else ``undated`` — one crawl cannot prove when an undated report
+    appeared (no earlier read of the listing lacked it)."""
     corrupt = CORRUPT in r.defects
     # history defects show only against last year's report: with ``years`` cut short they cannot
     defects = r.defects if has_previous else r.defects - HISTORY_DEFECTS
     rules: frozenset[str] = frozenset()
     for d in defects:
         rules |= DEFECT_RULES.get(d, frozenset())
+    if r.published is not None:
+        published, evidence = r.published.date(), r.evidence
+        status = "on_time" if published <= due else "late"
+    elif crawl_day <= due:
+        published, evidence, status = crawl_day, "first_seen", "on_time"
+    else:
+        published, evidence, status = None, None, "undated"
     return Expected(
-        status="on_time" if published <= due else "late",
+        status=status,
         published=published,
-        published_evidence=r.evidence,
+        published_evidence=evidence,
         inconsistent=None if corrupt else bool(defects & INCONSISTENT_DEFECTS),
         rules=frozenset() if corrupt else rules,
         crawl_problem="parse_failed" if corrupt else None,

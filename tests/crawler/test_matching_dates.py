@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 from crawler.reading.attribution import AgencyMatcher, agency_from_title
 from domain.config import AgencyConfig
-from monitor.status.publication import choose_pubdate, parse_date, parse_http_date
+from monitor.status.publication import parse_date, parse_http_date, publication
 
 AGENCIES = [
     AgencyConfig(id="zc-zsj", name="淄川区招商局", aliases=["区招商局"], portal="zichuan"),
@@ -60,14 +60,38 @@ def test_dates_as_portals_print_them():
     assert parse_http_date("not a date") is None
 
 
-def test_evidence_order_meta_text_header_first_seen():
+def test_evidence_order_meta_text_listing_header_and_no_date():
     seen = datetime(2025, 3, 1, 2, 0, tzinfo=UTC)
     hdr = "Mon, 20 Jan 2025 01:00:00 GMT"
-    p = choose_pubdate(pub_meta="2025-01-18 10:00", pub_text="2025-01-19", pub_header=hdr, first_seen=seen)
-    assert (p.published, p.evidence) == (date(2025, 1, 18), "page_meta")
-    p = choose_pubdate(pub_meta="garbage", pub_text="2025年1月19日", pub_header=hdr, first_seen=seen)
-    assert (p.published, p.evidence) == (date(2025, 1, 19), "page_text")
-    p = choose_pubdate(pub_meta=None, pub_text=None, pub_header=hdr, first_seen=seen)
-    assert (p.published, p.evidence) == (date(2025, 1, 20), "http_header")
-    p = choose_pubdate(pub_meta=None, pub_text=None, pub_header=None, first_seen=seen)
-    assert (p.published, p.evidence) == (date(2025, 3, 1), "first_seen")
+
+    def pub(**printed):  # noqa: ANN003, ANN202
+        return publication(
+            **{"pub_meta": None, "pub_text": None, "pub_header": None, **printed},
+            first_seen=seen,
+            report_year=2024,
+        )
+
+    p = pub(pub_meta="2025-01-18 10:00", pub_text="2025-01-19", listing_date="2025-01-17", pub_header=hdr)
+    assert (p.date, p.evidence, p.quote) == (date(2025, 1, 18), "page_meta", "2025-01-18 10:00")
+    p = pub(pub_meta="garbage", pub_text="2025年1月19日", pub_header=hdr)
+    assert (p.date, p.evidence) == (date(2025, 1, 19), "page_text")
+    p = pub(listing_date="[2025-01-17]", pub_header=hdr)
+    assert (p.date, p.evidence) == (date(2025, 1, 17), "listing_date")
+    p = pub(pub_header=hdr)
+    assert (p.date, p.evidence) == (date(2025, 1, 20), "http_header")
+    p = pub()
+    assert (p.date, p.evidence) == (None, None)  # no date: our own sight decides (monitor.status.verdict)
+
+
+def test_a_date_that_cannot_be_true_is_set_aside_and_shown():
+    seen = datetime(2025, 3, 1, 2, 0, tzinfo=UTC)
+    future = publication(
+        pub_meta="2025-03-05", pub_text="2025-02-10", pub_header=None, first_seen=seen, report_year=2024
+    )
+    assert (future.date, future.evidence) == (date(2025, 2, 10), "page_text")  # the credible one
+    (aside,) = [p for p in future.printed if p.why_not]
+    assert aside.evidence == "page_meta" and "未来日期" in aside.why_not
+    early = publication(
+        pub_meta="2024-06-01", pub_text=None, pub_header=None, first_seen=seen, report_year=2024
+    )
+    assert early.date is None and "年度结束" in early.printed[0].why_not

@@ -174,6 +174,7 @@ def status_row(
     report_id: int | None = None,
     report_url: str | None = None,
     published: date | None = None,
+    version_id: int | None = None,
 ) -> AgencyYearStatus:
     return AgencyYearStatus(
         agency_id=agency_id,
@@ -189,5 +190,6 @@ def status_row(
         findings=findings or [],
         report_id=report_id,
         report_url=report_url,
+        version_id=version_id,
         computed_at=datetime(2023, 3, 1, tzinfo=UTC),
     )

@@ -17,10 +17,18 @@ from sqlalchemy.engine import Engine
 
 from crawler.reading.model import CellReading
 from crawler.reading.model import Reading as Read
-from domain.config import AgencyConfig, Config, PortalConfig
+from domain.config import AgencyConfig, Config, DeadlinesConfig, PortalConfig
 from domain.template import cell_keys
 from storage.db import session_scope
-from storage.models import CrawlProblem, FindingReview, ListingSnapshot, Reading, Report, ReportVersion
+from storage.models import (
+    CrawlProblem,
+    FindingReview,
+    ListingSnapshot,
+    PortalRead,
+    Reading,
+    Report,
+    ReportVersion,
+)
 from storage.registry import sync_registry
 from testbed.synthetic import consistent_cells
 
@@ -40,10 +48,9 @@ def make_config(
     db_url: str = "sqlite:///unused.db",
 ) -> Config:
     """agencies: (id, name, kind, region), all on the first portal."""
-    raw: dict[str, Any] = {}
+    cfg = Config(path=Path("config.yaml"), database_url=db_url)
     if deadlines is not None:
-        raw["deadlines"] = deadlines
-    cfg = Config(path=Path("config.yaml"), database_url=db_url, raw=raw)
+        cfg.deadlines = DeadlinesConfig.model_validate(deadlines)
     cfg.portals = [PortalConfig(id=p, name=p, start_urls=[f"http://{p}.example/"]) for p in portals]
     cfg.agencies = [
         AgencyConfig(id=i, name=n, kind=k, region=r, portal=portals[0]) for i, n, k, r in agencies
@@ -56,10 +63,22 @@ def sync(engine: Engine, config: Config) -> None:
         sync_registry(s, config)
 
 
+_runs = iter(range(1, 10**6))
+
+
 def portal_read(
-    engine: Engine, portal: str, at: str, url: str = "", report_urls: list[str] | None = None
-) -> None:
-    """A listing page of ``portal`` fetched fine at ``at`` (Shanghai)."""
+    engine: Engine,
+    portal: str,
+    at: str,
+    url: str = "",
+    report_urls: list[str] | None = None,
+    *,
+    complete: bool = True,
+    end_reason: str | None = None,
+) -> int:
+    """A crawl run's read of ``portal``'s listing at ``at`` (Shanghai): one listing page fetched fine, and
+    the read complete (every page of the listing) unless ``complete=False``. Returns the run id."""
+    run = next(_runs)
     with session_scope(engine) as s:
         s.add(
             ListingSnapshot(
@@ -67,13 +86,34 @@ def portal_read(
                 url=url or f"http://{portal}.example/list.html",
                 fetched_at=sh(at),
                 report_urls=list(report_urls or []),
+                run_id=run,
             )
         )
+        s.add(
+            PortalRead(
+                run_id=run,
+                portal_id=portal,
+                started_at=sh(at),
+                finished_at=sh(at),
+                complete=complete,
+                listing_pages=1,
+                report_links=len(report_urls or []),
+                end_reason=end_reason or ("finished" if complete else "interrupted"),
+            )
+        )
+    return run
 
 
 def problem(engine: Engine, portal: str, at: str, kind: str = "unreachable") -> None:
+    """``portal``'s listing could not be read at ``at``: the problem, and that run's incomplete read."""
+    run = next(_runs)
     with session_scope(engine) as s:
-        s.add(CrawlProblem(portal_id=portal, url=f"http://{portal}.example/", kind=kind, at=sh(at)))
+        s.add(
+            CrawlProblem(portal_id=portal, url=f"http://{portal}.example/", kind=kind, at=sh(at), run_id=run)
+        )
+        s.add(
+            PortalRead(run_id=run, portal_id=portal, started_at=sh(at), finished_at=sh(at), end_reason=kind)
+        )
 
 
 def dismiss(engine: Engine, agency_id: str, year: int, rule: str) -> None:

@@ -116,14 +116,23 @@ def test_rows_passed_in_and_changed_after_publication(tmp_path, sqlite_engine):
     cfg = make_config(tmp_path, 1, subscribers=[Subscriber("x@example.org")])
     with session_scope(sqlite_engine) as s:
         s.add(Report(id=7, url="http://a.gov.cn/r.html", portal_id="zichuan", current_version_id=1))
-    row = status_row("zc-zsj", "淄川区招商局", "山东省", "on_time", report_id=7, published=date(2023, 1, 5))
+
+    def row(version: int):  # noqa: ANN202 - the check's row names the version it judged
+        return status_row(
+            "zc-zsj",
+            "淄川区招商局",
+            "山东省",
+            "on_time",
+            report_id=7,
+            published=date(2023, 1, 5),
+            version_id=version,
+        )
+
     with session_scope(sqlite_engine) as s:
-        assert queue_alerts(s, cfg, [row], now=NOW) == 0  # on time and consistent: remembered, not mailed
+        assert queue_alerts(s, cfg, [row(1)], now=NOW) == 0  # on time and consistent: remembered, not mailed
         assert s.get(AlertState, ("zc-zsj", 2022)).version_id == 1
     with session_scope(sqlite_engine) as s:
-        s.get(Report, 7).current_version_id = 2
-    with session_scope(sqlite_engine) as s:
-        assert queue_alerts(s, cfg, [row], now=NOW + timedelta(days=1)) == 1
+        assert queue_alerts(s, cfg, [row(2)], now=NOW + timedelta(days=1)) == 1
         msg = s.exec(select(Outbox)).one()
     assert "发布后被修改" in msg.subject
 
@@ -321,3 +330,21 @@ def test_concurrent_workers_send_each_message_once(tmp_path, smtp_server, backen
     assert sum(r.sent for r in results) == 24 and sum(r.failed for r in results) == 0
     ids = [r.message["Message-ID"] for r in smtp_server.received]
     assert len(ids) == 24 and len(set(ids)) == 24
+
+
+def test_an_accusation_proven_wrong_is_corrected_by_mail(tmp_path, sqlite_engine):
+    """Told "未发布"; a later complete crawl finds the report dated before the deadline: 更正."""
+    cfg = make_config(tmp_path, 1, subscribers=[Subscriber("x@example.org")])
+    missing = status_row("zc-zsj", "淄川区招商局", "山东省", "missing")
+    found = status_row(
+        "zc-zsj", "淄川区招商局", "山东省", "on_time", published=date(2023, 1, 20), version_id=3
+    )
+    with session_scope(sqlite_engine) as s:
+        assert queue_alerts(s, cfg, [missing], now=NOW) == 1
+    with session_scope(sqlite_engine) as s:
+        assert queue_alerts(s, cfg, [found], now=NOW + timedelta(days=1)) == 1
+        correction = s.exec(select(Outbox).order_by(Outbox.id.desc())).first()
+    assert "更正" in correction.subject and "更正" in correction.body_text
+    assert "按时发布" in correction.body_text and "2023-01-20" in correction.body_text
+    with session_scope(sqlite_engine) as s:  # said once
+        assert queue_alerts(s, cfg, [found], now=NOW + timedelta(days=2)) == 0

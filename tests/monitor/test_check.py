@@ -6,6 +6,7 @@ from datetime import date
 
 from sqlmodel import select
 
+from domain.config import DeadlinesConfig
 from monitor.status.check import compute_rows, run_check, summary_lines
 from monitor.status.table import status_objects, stored_objects
 from storage.db import session_scope
@@ -18,7 +19,7 @@ G1 = ("zc-gov", "淄川区人民政府", "government", REGION)
 T1 = ("zc-town", "般阳路街道办事处", "township", REGION)
 
 
-def setup(engine, agencies=(A1,), deadlines=None, read_at="2021-01-05 10:00"):
+def setup(engine, agencies=(A1,), deadlines=None, read_at="2021-02-05 10:00"):
     cfg = make_config(list(agencies), deadlines=deadlines if deadlines is not None else {"first_year": 2020})
     sync(engine, cfg)
     if read_at:
@@ -48,20 +49,46 @@ def test_published_on_the_due_day_is_on_time_and_the_next_day_late(engine):
 
 
 def test_first_seen_edge_is_judged_on_the_shanghai_calendar(engine):
-    """23:59 on 31 January in Shanghai is 15:59 UTC; 00:00 on 1 February is 16:00 UTC the same UTC day."""
-    cfg = setup(engine, agencies=(A1, T1))
+    """23:59 on 31 January in Shanghai is 15:59 UTC; 00:00 on 1 February is 16:00 UTC the same UTC day.
+
+    An undated report seen by the due date was on time; one first seen after it is not thereby late: with
+    no read of the listing after the due date that lacked it, it is ``undated`` (never counted late)."""
+    cfg = setup(engine, agencies=(A1, T1), read_at=None)
     report(engine, "zc-zsj", 2020, published=None, first_seen="2021-01-31 23:59")
     report(engine, "zc-town", 2020, published=None, first_seen="2021-02-01 00:00")
     rows = rows_of(engine, cfg, date(2021, 2, 10))
     assert (rows[("zc-zsj", 2020)].status, rows[("zc-zsj", 2020)].published) == ("on_time", date(2021, 1, 31))
     assert rows[("zc-zsj", 2020)].published_evidence == "first_seen"
-    assert (rows[("zc-town", 2020)].status, rows[("zc-town", 2020)].published) == ("late", date(2021, 2, 1))
+    assert (rows[("zc-town", 2020)].status, rows[("zc-town", 2020)].published) == ("undated", None)
+    assert rows[("zc-town", 2020)].days_late is None
 
 
-def test_due_day_itself_is_still_open_then_missing(engine):
-    cfg = setup(engine)
+def test_late_from_first_sight_only_with_a_complete_read_that_lacked_it(engine):
+    cfg = setup(engine, agencies=(A1, T1), read_at=None)
+    run = portal_read(engine, "p1", "2021-02-02 08:00")  # read completely after the due date: no report
+    report(engine, "zc-zsj", 2020, published=None, first_seen="2021-02-03 09:00")  # then it appeared
+    report(engine, "zc-town", 2020, published=None, first_seen="2021-02-02 07:00")  # before that read
+    rows = rows_of(engine, cfg, date(2021, 2, 10))
+    late = rows[("zc-zsj", 2020)]
+    assert (late.status, late.published, late.published_evidence) == (
+        "late",
+        date(2021, 2, 3),
+        "listing_absent",
+    )
+    assert late.days_late == 3 and late.evidence["absence"]["run_id"] == run
+    assert late.evidence["absence"]["complete"] is True
+    # the town's report was first seen after the due date, before any complete read: nothing proven
+    assert rows[("zc-town", 2020)].status == "undated"
+
+
+def test_due_day_itself_is_still_open_then_missing_once_a_complete_read_shows_nothing(engine):
+    cfg = setup(engine, read_at=None)
     assert one(engine, cfg, date(2021, 1, 31)).status == "not_due"
-    assert one(engine, cfg, date(2021, 2, 1)).status == "missing"
+    portal_read(engine, "p1", "2021-01-31 20:00")  # complete, but on the due day: proves nothing yet
+    assert one(engine, cfg, date(2021, 2, 1)).status == "unknown"
+    run = portal_read(engine, "p1", "2021-02-01 08:00")
+    row = one(engine, cfg, date(2021, 2, 1))
+    assert row.status == "missing" and row.evidence["absence"]["run_id"] == run
 
 
 def test_government_reports_are_due_31_march(engine):
@@ -70,6 +97,8 @@ def test_government_reports_are_due_31_march(engine):
     assert rows[("zc-gov", 2020)].status == "not_due"
     assert rows[("zc-gov", 2020)].due == date(2021, 3, 31)
     assert rows[("zc-zsj", 2020)].status == "missing"
+    assert one(engine, cfg, date(2021, 4, 1), agency="zc-gov").status == "unknown"  # no read after 31 March
+    portal_read(engine, "p1", "2021-04-01 08:00")
     assert one(engine, cfg, date(2021, 4, 1), agency="zc-gov").status == "missing"
 
 
@@ -107,6 +136,7 @@ def test_leap_day_override(engine):
     assert rows[("zc-zsj", 2023)].due == date(2024, 2, 29)
     assert rows[("zc-zsj", 2023)].status == "not_due"
     assert rows[("zc-zsj", 2020)].due == date(2021, 2, 28)
+    portal_read(engine, "p1", "2024-03-01 08:00")
     assert one(engine, cfg, date(2024, 3, 1), year=2023).status == "missing"
 
 
@@ -124,7 +154,7 @@ def test_unknown_when_the_portal_could_not_be_read(engine):
 
 
 def test_a_report_is_credited_only_from_its_date(engine):
-    cfg = setup(engine)
+    cfg = setup(engine, read_at="2021-02-01 08:00")
     report(engine, "zc-zsj", 2020, published=date(2021, 2, 3))
     row = one(engine, cfg, date(2021, 2, 2))
     assert (row.status, row.report_url, row.published) == ("missing", None, None)
@@ -161,7 +191,7 @@ def test_which_years_are_judged(engine):
     assert sorted(y for _, y in rows_of(engine, cfg, date(2023, 5, 1))) == [2020, 2021, 2022]
     assert sorted(rows_of(engine, cfg, date(2023, 5, 1), year=2021)) == [("zc-zsj", 2021)]
     assert rows_of(engine, cfg, date(2023, 5, 1), year=2023) == {}  # cannot exist yet
-    cfg.raw["deadlines"] = {"first_year": 2022}
+    cfg.deadlines = DeadlinesConfig(first_year=2022)
     assert sorted(y for _, y in rows_of(engine, cfg, date(2023, 5, 1))) == [2022]
 
 

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 
-from domain.config import Config, ConfigError
+from domain.config import Config, ConfigError, load_config
 from monitor import scheduler as sch
 from monitor.scheduler import ScheduleSettings, check_due, crawl_due, schedule_settings
 from monitor.service import Service
@@ -58,8 +59,13 @@ def test_check_is_due_once_per_shanghai_day():
 
 
 def _config(tmp_path, schedule=None) -> Config:
-    raw = {"schedule": schedule} if schedule is not None else {}
-    return Config(path=tmp_path / "config.yaml", database_url=f"sqlite:///{tmp_path / 'gk.db'}", raw=raw)
+    """A config.yaml with this ``schedule:`` section, loaded as gkwatch loads it."""
+    data = {"database": {"url": f"sqlite:///{tmp_path / 'gk.db'}"}}
+    if schedule is not None:
+        data["schedule"] = schedule
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return load_config(path)
 
 
 def test_schedule_config(tmp_path):
@@ -77,8 +83,8 @@ def test_schedule_config(tmp_path):
         {"weekly": 1},
         {"outbox_every_minutes": 0},
     ):
-        with pytest.raises(ConfigError):
-            schedule_settings(_config(tmp_path, bad))
+        with pytest.raises(ConfigError, match=f"schedule.{next(iter(bad))}"):
+            _config(tmp_path, bad)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -13,7 +13,7 @@ from sqlmodel import select
 from domain.config import load_config
 from monitor import scheduler as sch
 from storage.db import init_db, make_engine, session_scope
-from storage.models import CrawlRun, ListingSnapshot, Outbox
+from storage.models import CrawlRun, ListingSnapshot, Outbox, PortalRead
 from storage.types import utcnow
 from tests.monitor.alerts_fixtures import free_port, smtp_server  # noqa: F401
 
@@ -62,8 +62,11 @@ def test_check_cycle_mails_news_once(tmp_path, smtp_server):
     config = load_config(path)
     engine = make_engine(config.database_url)
     init_db(engine)
-    with session_scope(engine) as s:  # the portal was read fine and showed no report: the years are missing
-        s.add(ListingSnapshot(portal_id="p1", url="http://127.0.0.1:9/", fetched_at=utcnow()))
+    with session_scope(
+        engine
+    ) as s:  # the portal was read completely and showed no report: the years are missing
+        s.add(ListingSnapshot(portal_id="p1", url="http://127.0.0.1:9/", fetched_at=utcnow(), run_id=1))
+        s.add(PortalRead(run_id=1, portal_id="p1", started_at=utcnow(), finished_at=utcnow(), complete=True))
     engine.dispose()
 
     first = asyncio.run(sch.run_cycle(str(path), crawl=False))

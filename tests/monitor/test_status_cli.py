@@ -59,7 +59,7 @@ def write_config(tmp_path: Path, db_url: str) -> Path:
 
 
 def populate(engine) -> None:
-    portal_read(engine, "p1", "2022-01-05 10:00")
+    portal_read(engine, "p1", "2022-04-01 08:00")  # read completely after both due dates
     report(engine, "zc-zsj", 2021, published=date(2022, 2, 3), versions=[version(2021, broken=True)])
     report(engine, "zc-gov", 2021, published=date(2022, 3, 1))
 
@@ -74,7 +74,7 @@ def test_check_then_status_in_every_format(engine, db_url, tmp_path, capsys):
     out = gkwatch("status", "--config", str(cfg), "--as-of", "2022-04-01", "--format", "json")
     assert out.returncode == 0, out.stderr
     objs = json.loads(out.stdout)
-    assert all(list(o) == list(CONTRACT_KEYS) for o in objs)
+    assert all(list(o) == [*CONTRACT_KEYS, "evidence"] for o in objs)  # the contract's keys, then the proof
     assert [(o["agency"], o["status"]) for o in objs] == [
         ("坏\x1b[31m机关", "missing"),  # region 山东省 sorts first
         ("淄川区人民政府", "on_time"),

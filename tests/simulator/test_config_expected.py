@@ -48,15 +48,14 @@ def test_local_deadline_override_reaches_the_engine(sim, tmp_path):
 def test_expected_covers_every_agency_year_with_every_status(sim):
     exp = sim.expected(AS_OF, crawl_day=AS_OF)
     assert set(exp) == {(a.id, y) for a in AGENCIES for y in sim.scenario.years}
-    assert {e.status for e in exp.values()} == {"on_time", "late", "missing", "unknown"}
+    assert {e.status for e in exp.values()} == {"on_time", "late", "undated", "missing", "unknown"}
     assert {e.crawl_problem for e in exp.values()} == {None, "blocked", "robots", "parse_failed"}
-    assert {e.published_evidence for e in exp.values()} == {
-        None,
-        "page_meta",
-        "page_text",
-        "http_header",
-        "first_seen",
-    }
+    assert {e.published_evidence for e in exp.values()} == {None, "page_meta", "page_text", "http_header"}
+    # undated reports: one crawl after the due date proves nothing (undated); one before it, on time
+    undated = {k for k, e in exp.items() if e.status == "undated"}
+    assert undated
+    early = sim.expected(AS_OF, crawl_day=date(2026, 3, 1))  # a crawl before the governments' 31 March
+    assert {(early[k].status, early[k].published_evidence) for k in undated} == {("on_time", "first_seen")}
     ruled = set().union(*(e.rules for e in exp.values()))
     assert {
         "s3.row_total",
@@ -67,7 +66,10 @@ def test_expected_covers_every_agency_year_with_every_status(sim):
     } <= ruled
     assert exp[("zichuan-gov", 2025)].status == "late"  # a government past 31 March
     assert exp[("zichuan-slj", 2024)].status == "on_time"  # on the due day itself
-    assert exp[("hecheng-gov", 2025)].published == AS_OF  # no date anywhere: our first sight
+    assert (exp[("hecheng-gov", 2025)].status, exp[("hecheng-gov", 2025)].published) == (
+        "undated",
+        None,
+    )  # no date, seen late
     assert exp[("zichuan-jyj", 2024)].inconsistent is True
 
 

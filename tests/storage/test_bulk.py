@@ -39,6 +39,7 @@ def _rows(n: int) -> list[dict]:
             "details": [],
             "days_late": None,
             "version_id": None,
+            "evidence": {},
         }
         for i in range(n)
     ]
