@@ -1,4 +1,4 @@
-"""The ``gkwatch`` command line (contract: ../shared/spec/contract.md, "Command line").
+"""The ``gkwatch`` command line (contract: docs/contract.md, "Command line").
 
 Each sub-command is a thin wrapper: argument parsing here, the work in the module it names, imported
 lazily so that ``gkwatch parse`` starts without loading Scrapy or the web stack.
@@ -88,10 +88,14 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_parse(args.files)
 
-        if args.config is not None and not args.config.is_file():
-            # a path given by hand that is not there is a typo, not "no portals yet": a fresh empty database
-            # somewhere else would be the silent result
-            raise ConfigError(f"{args.config}: no such config file")
+        if args.command == "demo":  # writes its own config
+            from testbed.demo import run_demo_command
+
+            return run_demo_command(
+                host=args.host, port=args.port, data_dir=args.data_dir, serve=not args.no_serve
+            )
+
+        # no config file is an error, never "no portals yet": a fresh empty database would be the result
         config = load_config(args.config or default_config_path())
         if args.command == "crawl":
             from monitor.commands import run_crawl
@@ -113,14 +117,8 @@ def main(argv: list[str] | None = None) -> int:
             from monitor.service import run_serve_command
 
             return run_serve_command(config, host=args.host, port=args.port)
-        if args.command == "demo":
-            from testbed.demo import run_demo_command
-
-            return run_demo_command(
-                host=args.host, port=args.port, data_dir=args.data_dir, serve=not args.no_serve
-            )
     except ConfigError as e:
-        print(f"gkwatch: configuration error: {e}", file=sys.stderr)
+        print(f"gkwatch: configuration error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

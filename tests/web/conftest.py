@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from domain.config import Config
 from monitor.web import create_app
 from storage.db import make_engine
-from tests.web.seed import PASSWORD, REPORT_HTML, Seeded, seed, web_raw
+from tests.web.seed import PASSWORD, REPORT_HTML, Seeded, seed, web_section
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +33,7 @@ def seeded(seeded_template: Path, tmp_path: Path) -> Seeded:
         path=tmp_path / "config.yaml",
         database_url=f"sqlite:///{tmp_path / 'web.db'}",
         archive_dir=tmp_path / "archive",
-        raw=web_raw(users=True),
+        web=web_section(users=True),
     )
     return Seeded(
         config=config,

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 
 from crawler.reading.model import CellReading
 from crawler.reading.model import Reading as Read
-from domain.config import Config
+from domain.config import Config, WebConfig
 from domain.template import cell_keys
 from monitor.web.auth import hash_password
 from storage.archive import Archive
@@ -37,12 +37,12 @@ class Seeded:
     archive_sha: str
 
 
-def web_raw(users: bool) -> dict:
+def web_section(users: bool) -> WebConfig:
     """The ``web:`` config section of the tests (one operator, alice, unless ``users`` is False)."""
-    raw: dict = {"web": {"secret_key": "test-secret", "page_size": 50}}
+    web: dict = {"secret_key": "test-secret", "page_size": 50}
     if users:
-        raw["web"]["users"] = [{"username": "alice", "password_hash": password_hash()}]
-    return raw
+        web["users"] = [{"username": "alice", "password_hash": password_hash()}]
+    return WebConfig.model_validate(web)
 
 
 @cache
@@ -73,7 +73,7 @@ def seed(tmp_path: Path, *, users: bool = True, db_url: str | None = None) -> Se
         path=tmp_path / "config.yaml",
         database_url=db_url or f"sqlite:///{db}",
         archive_dir=archive_dir,
-        raw=web_raw(users),
+        web=web_section(users),
     )
     engine = make_engine(config.database_url)
     init_db(engine)
