@@ -4,12 +4,14 @@ bytes, always as a download: crawled HTML must never render on this site's origi
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from sqlmodel import Session
 
 from monitor.web.agency_page import agency_page, archive_filename
+from monitor.web.evidence import build_evidence_zip
 from monitor.web.state import state_of
 
 router = APIRouter()
@@ -24,6 +26,25 @@ def agency(request: Request, agency_id: str):  # noqa: ANN201
     if page is None:
         raise HTTPException(404, "没有这个机关。")
     return state.render(request, "agency.html", a=page, agency_id=agency_id)
+
+
+@router.get("/agency/{agency_id}/{year}/evidence.zip")
+def evidence_zip(request: Request, agency_id: str, year: int) -> Response:
+    """One agency-year's evidence as one file (``monitor.web.evidence``)."""
+    state = state_of(request)
+    with Session(state.engine) as session:
+        data = build_evidence_zip(session, state.archive, agency_id, year)
+    if data is None:
+        raise HTTPException(404, "没有这个机关或年度的结论。")
+    name = f"gkwatch-evidence-{year}-{quote(agency_id, safe='')[:80]}.zip"
+    return Response(
+        data,
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": f"attachment; filename=\"evidence-{year}.zip\"; filename*=UTF-8''{name}",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 @router.get("/archive/{sha256}")
