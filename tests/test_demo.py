@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from testbed.mailsink import free_port
+from tests.integration.evidence import evidence_gaps
 
 pytestmark = [pytest.mark.slow, pytest.mark.libreoffice]
 
@@ -67,6 +68,10 @@ def test_demo_crawls_checks_mails_and_serves(tmp_path: Path) -> None:
         assert {"on_time", "late", "missing", "unknown"} <= statuses
         assert any(row["inconsistent"] for row in rows)
         assert rows[0]["agency"] in page
+        # no agency-year of the demo is late or missing without the evidence the contract names
+        gaps = {(r["agency_id"], r["year"]): g for r in rows if (g := evidence_gaps(r))}
+        assert not gaps, gaps
+        assert not any(r["agency"] == "怀化市鹤城区人民政府" and r["status"] == "late" for r in rows)
 
         # Digests went through SMTP to the local sink, as multipart Chinese mail with links to evidence.
         mails = sorted((data / "mail").glob("*.eml"))

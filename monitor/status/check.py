@@ -177,7 +177,9 @@ def compute_rows(
     session: Session, config: Config, *, as_of: date, year: int | None = None
 ) -> list[StatusRow]:
     """Every judged agency-year's ``StatusRow`` as of ``as_of`` (read-only; see the module docstring)."""
-    return list(iter_rows(session, config, as_of=as_of, year=year).rows)
+    rows = list(iter_rows(session, config, as_of=as_of, year=year).rows)
+    with_listing_urls(session, rows)
+    return rows
 
 
 def _status_record(row: StatusRow, as_of: date, now) -> dict[str, Any]:  # noqa: ANN001

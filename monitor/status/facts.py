@@ -191,11 +191,27 @@ def portal_reads(
         ):
             keep(row)
     trouble = _portal_trouble(session, until)
+    listed = _listed(session, {(run, portal) for portal in absence for (run, _) in wanted.get(portal, {})})
     out: dict[str, PortalReads] = {}
     for portal_id in set(wanted) | set(trouble):
         reads = sorted(wanted.get(portal_id, {}).values(), key=lambda r: (r.started_at, r.run_id))
-        out[portal_id] = PortalReads(tuple(reads), tuple(trouble.get(portal_id, ())))
+        shown = {run: urls for (run, p), urls in listed.items() if p == portal_id}
+        out[portal_id] = PortalReads(tuple(reads), tuple(trouble.get(portal_id, ())), shown)
     return out
+
+
+def _listed(session: Session, reads: set[tuple[int, str]]) -> dict[tuple[int, str], frozenset[str]]:
+    """The report links each (run, portal) read's listing pages showed."""
+    out: dict[tuple[int, str], set[str]] = defaultdict(set)
+    for chunk in chunks(sorted({run for run, _ in reads})):
+        for run_id, portal_id, urls in session.exec(
+            select(ListingSnapshot.run_id, ListingSnapshot.portal_id, ListingSnapshot.report_urls).where(
+                ListingSnapshot.run_id.in_(chunk)
+            )
+        ):
+            if (run_id, portal_id) in reads:
+                out[(run_id, portal_id)].update(urls or ())
+    return {k: frozenset(v) for k, v in out.items()}
 
 
 def _portal_trouble(session: Session, until: datetime) -> dict[str, list[Trouble]]:

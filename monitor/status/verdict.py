@@ -119,6 +119,14 @@ class PortalReads:
 
     reads: tuple[ListingRead, ...] = ()
     trouble: tuple[Trouble, ...] = ()  # latest first
+    listed: dict[int, frozenset[str]] = field(
+        default_factory=dict
+    )  # run id -> report links its listing showed
+
+    def lacked(self, read: ListingRead, url: str) -> bool:
+        """Whether a read's listing did not show ``url`` (unknown runs: it cannot be shown that it did not)."""
+        shown = self.listed.get(read.run_id)
+        return shown is not None and url not in shown
 
     def complete_between(self, start: datetime, end: datetime) -> list[ListingRead]:
         """Complete reads that began at or after ``start`` and ended before ``end``, oldest first."""
@@ -327,7 +335,17 @@ def _with_report(
     if report.trouble is not None and report.crawl_problem:
         row.status = "unknown"  # listed, but its page could not be read: it may carry a date we never saw
         return
-    proof = reads.complete_between(deadline.closes_at, report.first_seen) if reads else []
+    # a complete read after the due date whose listing did not show the report (a read that showed it but
+    # ended before its page was fetched proves nothing)
+    proof = (
+        [
+            r
+            for r in reads.complete_between(deadline.closes_at, report.first_seen)
+            if reads.lacked(r, report.url)
+        ]
+        if reads
+        else []
+    )
     if proof:
         row.status = "late"
         row.published, row.published_evidence = report.first_seen_day, "listing_absent"

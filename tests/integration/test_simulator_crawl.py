@@ -16,6 +16,7 @@ from storage.archive import Archive
 from storage.db import make_engine
 from storage.models import CrawlProblem, CrawlRun, Fetch, ListingSnapshot, Reading, Report, ReportVersion
 from tests.integration.cli import gkwatch
+from tests.integration.evidence import evidence_gaps
 
 pytestmark = [
     pytest.mark.slow,
@@ -165,3 +166,13 @@ def test_statuses_after_check_match_the_scenario(sim_crawl):
         if got != want:
             wrong[key] = (got, want)
     assert not wrong, wrong
+
+
+def test_every_accusation_carries_its_proof(sim_crawl):
+    """No agency-year is late or missing without the evidence the contract names."""
+    _, cfg, _, _, _ = sim_crawl
+    assert gkwatch(cfg, "check").returncode == 0
+    rows = json.loads(gkwatch(cfg, "status", "--format", "json").stdout)
+    gaps = {(r["agency_id"], r["year"]): g for r in rows if (g := evidence_gaps(r))}
+    assert not gaps, gaps
+    assert {r["status"] for r in rows} >= {"late", "missing", "unknown"}  # the walk saw every kind

@@ -174,7 +174,7 @@ def report(
                 report_id=r.id, sha256=f"{r.id}-{n}", **({"fetched_at": fetched} if fetched else {})
             )
             s.add(rv)
-            s.add(Reading(**reading.to_row(rv.sha256, sh("2030-01-01 00:00"))))
+            s.add(Reading(**reading.to_row(rv.sha256, datetime.now(UTC))))  # read when stored
             s.flush()
             last = rv
         if last is not None:

@@ -250,7 +250,7 @@ def test_the_stored_table_answers_only_while_it_is_current(engine):
         assert stored_rows_current(s, cfg, as_of)
         assert not stored_rows_current(s, cfg, date(2021, 6, 2))  # another day: judged live
         assert status_objects(s, cfg, as_of=as_of) == [
-            r.to_contract()
+            {**r.to_contract(), "evidence": r.evidence}
             for r in sorted(
                 compute_rows(s, cfg, as_of=as_of), key=lambda r: (r.region, r.agency, r.agency_id, r.year)
             )
