@@ -195,6 +195,11 @@ def version(
     fetched_at: str | None = None,
     broken: bool = False,
     unsure: tuple[str, ...] = (),
+    notes: dict[str, tuple[str, str]] | None = None,
+    sections: str = "一二三四五六",
+    missing: list[tuple[str, str, str]] | None = None,
+    period: tuple[str, str] | None = None,
+    prose_years: list[int] | None = None,
 ) -> dict[str, Any]:
     """One version and its reading: consistent cells of the year's template unless given; ``broken``: one
     表四 行政复议's 总计 off by 7 (an ``s4.total`` error, the one sum a single cell breaks alone); ``unsure``:
@@ -209,6 +214,13 @@ def version(
         values["s4.review.total"] = (values.get("s4.review.total") or 0) + 7
     v: dict[str, Any] = {"template": template, "year": year, "cells": values, "prose": prose, "error": error}
     v["unsure"] = tuple(unsure)
+    v["notes"] = dict(notes or {})  # key -> (note, detail), as a reader remarks a cell
+    v["sections"], v["missing"], v["period"], v["prose_years"] = (
+        sections,
+        list(missing or []),
+        period,
+        list(prose_years or []),
+    )
     if fetched_at:
         v["fetched_at"] = sh(fetched_at)
     return v
@@ -224,14 +236,18 @@ def reading_of(v: dict[str, Any]) -> Read:
         cells={}
         if v["error"]
         else {
-            k: CellReading(values.get(k), str(values.get(k)), sure=k not in v["unsure"])
+            k: CellReading(
+                values.get(k),
+                str(values.get(k)),
+                *v.get("notes", {}).get(k, (None, "")),
+                sure=k not in v["unsure"],
+            )
             for k in cell_keys(template)
         },
-        sections_present=list("一二三四五六"),
+        sections_present=list(v.get("sections", "一二三四五六")),
+        missing=list(v.get("missing", [])),
+        period=v.get("period"),
+        prose_years=list(v.get("prose_years", [])),
         prose=v["prose"],
         error=v["error"],
     )
-
-
-def err(rule: str = "s3.row_total") -> dict[str, Any]:
-    return {"rule": rule, "severity": "error", "cells": [], "message": "test"}
