@@ -172,3 +172,114 @@ def template_scores(normalized_text: str) -> tuple[int, int]:
         sum(1 for m in MARKERS_2019 if m in normalized_text),
         sum(1 for m in MARKERS_2021 if m in normalized_text),
     )
+
+
+# --- Fuzzy matching: misprints and variants ------------------------------------------------------------
+#
+# Real reports misprint labels (洪泽 2023/2024: ``2.其他法律行政止公开`` — 法规禁 dropped) and word them their
+# own way. A label no rule above recognizes is scored against every 表三 row's template label: the share of
+# characters the two have in common, in order (``difflib``'s ratio: 2·matched / (len a + len b)), after the
+# parts every label shares are taken off (numbering, the group label glued on the left). The printed number
+# (``2.``) agreeing with the row's number in its group adds a little. The caller decides with the template's
+# row order as the tie-breaker (``crawler.reading.tables``): a fuzzy score alone never places a row.
+
+_LEADING_GROUPS = re.compile(
+    r"^(?:三?本年度办理结果)?(?:[三四五六](?=不予公开|无法提供|不予处理|其他处理))?"
+    r"(?:不予公开|无法提供|不予处理|其他处理(?=.))?"
+)
+_NUMBERING = re.compile(r"^(?:[一二三四五六七八九十]{1,3}|\d{1,2})(?=\D)")
+# Short forms a label may be printed in besides the template's (the template's own wording comes first).
+_S3_SHORT_FORMS: dict[str, tuple[str, ...]] = {
+    "partially_granted": ("部分公开",),
+    "denied_three_safeties": ("危及三安全一稳定",),
+    "other_no_correction": ("申请人无正当理由逾期不补正",),
+    "other_no_fee": ("申请人逾期未按收费通知要求缴纳费用",),
+}
+# Above this score, and this far above every other row, a fuzzy label names its row unambiguously.
+FUZZY_SURE = 0.7
+FUZZY_MARGIN = 0.15
+# Below this a label is not taken for a misprint of any row at all.
+FUZZY_FLOOR = 0.6
+
+
+def _core(label: str) -> tuple[str, str | None]:
+    """A normalized 表三 label without the group label glued on its left and its numbering: (core, number)."""
+    rest = _LEADING_GROUPS.sub("", label, count=1) or label
+    m = _NUMBERING.match(rest)
+    if not m:
+        return rest, None
+    return rest[m.end() :], m.group()
+
+
+@lru_cache(maxsize=4)
+def _s3_references(template: str) -> tuple[tuple[str, str, str | None], ...]:
+    """(row key, core label, number in its group) for every 表三 row of a template, short forms too."""
+    from domain.template import get_template
+
+    refs: list[tuple[str, str, str | None]] = []
+    for row in get_template(template).s3:
+        core, number = _core(norm(row.label))
+        refs.append((row.key, core, number))
+        refs.extend((row.key, short, number) for short in _S3_SHORT_FORMS.get(row.key, ()))
+    return tuple(refs)
+
+
+def _ratio(a: str, b: str) -> float:
+    from difflib import SequenceMatcher
+
+    if not a or not b:
+        return 0.0
+    return SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
+@lru_cache(maxsize=4096)
+def s3_row_scores(label: str, template: str) -> tuple[tuple[str, float], ...]:
+    """Every 表三 row of ``template`` with how well the normalized ``label`` matches it, best first."""
+    core, number = _core(label)
+    if len(core) < 2:
+        return ()
+    best: dict[str, float] = {}
+    for key, ref, ref_number in _s3_references(template):
+        score = _ratio(core, ref)
+        if number is not None and ref_number is not None:
+            score += 0.05 if number == ref_number else -0.05
+        if score > best.get(key, 0.0):
+            best[key] = score
+    return tuple(sorted(best.items(), key=lambda kv: -kv[1]))
+
+
+def fuzzy_s3_row(
+    label: str, template: str, allowed: frozenset[str] | None = None
+) -> tuple[str, float, bool] | None:
+    """The 表三 row a misprinted label most likely names: (key, score, unambiguous), or None.
+
+    ``allowed`` narrows the choice to the rows the template's order leaves room for at the label's place.
+    Unambiguous: the score is at least ``FUZZY_SURE`` and ``FUZZY_MARGIN`` above every other row of the
+    whole template (not only the allowed ones), so order and spelling agree.
+    """
+    scores = s3_row_scores(label, template)
+    if not scores:
+        return None
+    pool = [(k, s) for k, s in scores if allowed is None or k in allowed]
+    if not pool or pool[0][1] < FUZZY_FLOOR:
+        return None
+    key, score = pool[0]
+    runner_up = max((s for k, s in scores if k != key), default=0.0)
+    within = max((s for k, s in pool[1:]), default=0.0)
+    if score - within < FUZZY_MARGIN / 2:
+        return None  # two rows of the allowed ones fit as well: the order cannot tell them apart
+    return key, score, score >= FUZZY_SURE and score - runner_up >= FUZZY_MARGIN
+
+
+@lru_cache(maxsize=4096)
+def fuzzy_s2_item(label: str, template: str) -> str | None:
+    """The 表二 item a short misprinted cell names (``行政事业收费``), or None: only a close match counts,
+    as 表二's labels are short and differ from each other by a word (行政许可 / 行政处罚)."""
+    if not label or len(label) > 14:
+        return None
+    from domain.template import get_template
+
+    scores = sorted(((_ratio(label, norm(i.label)), i.key) for i in get_template(template).s2), reverse=True)
+    if scores[0][0] >= 0.8 and scores[0][0] - (scores[1][0] if len(scores) > 1 else 0) >= FUZZY_MARGIN:
+        return scores[0][1]
+    return None

@@ -1,9 +1,11 @@
 """What a report says about itself: its title, the agency, the year it covers, its sections.
 
 The standard title is ``<agency><year>年政府信息公开工作年度报告``, often broken over two lines (``…科技局2020年政府``
-/ ``信息公开工作年度报告``) or with spaces (``2024 年``). Variants exist (``关于2022年度政府信息公开情况的报告``) and
-some documents have no title at all — then the page around it (``<meta name="ArticleTitle">``, ``ContentSource``)
-is the only witness, and where there is none the field stays ``None`` rather than a guess.
+/ ``信息公开工作年度报告``) or with spaces (``2024 年``). Variants exist: the year first
+(``2019年上海市人民政府办公厅政府信息公开工作年度报告``), ``关于2022年度政府信息公开情况的报告``, and some documents
+have no title at all — then the page around it (``<meta name="ArticleTitle">``, ``ContentSource``) is the
+next witness, then the statistical period (``统计期限从2020年1月1日到12月31日止``), then the prose (the year
+section 一 names most; the agency in ``本报告由…编制``). Where none says, the field stays ``None``, not a guess.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from crawler.reading.documents.model import Document, Paragraph
 from crawler.reading.labels import norm_text
 from domain.template import SECTIONS
+from domain.titles import find_title as _find_title
 
 # Spaces between CJK characters or digits. The pattern starts with the space class and checks the character
 # before it with a lookbehind afterwards: a pattern that starts with a lookbehind is tried at every position
@@ -21,15 +24,18 @@ from domain.template import SECTIONS
 _CJK_SPACE = re.compile(
     r"[ \t\u3000\u00a0](?<=[\d\u4e00-\u9fff][ \t\u3000\u00a0])[ \t\u3000\u00a0]*(?=[\d\u4e00-\u9fff])"
 )
-_TITLE = re.compile(
-    r"(?P<agency>[\u4e00-\u9fff（）()·]{2,40}?)?(?:关于)?(?P<year>(?:19|20)\d{2})\s*年\s*度?"
-    r"(?P<rest>(?:政府|政务)?(?:信息公开|政务公开)[\u4e00-\u9fff]{0,8}?报告)"
-)
+# The statistical period; the end date may leave its year out ("从2020年1月1日到12月31日止").
 _PERIOD = re.compile(
-    r"(?:统计期限|统计时间|统计期|时间段|期限)[^。]{0,12}?(?P<y1>20\d{2})年(?P<m1>\d{1,2})月(?P<d1>\d{1,2})日"
-    r"(?:至|到|—|-|~)(?P<y2>20\d{2})年(?P<m2>\d{1,2})月(?P<d2>\d{1,2})日"
+    r"(?:统计期限|统计时间|统计时限|统计周期|统计区间|统计期|时间段|期限)[^。]{0,12}?"
+    r"(?P<y1>20\d{2})年(?P<m1>\d{1,2})月(?P<d1>\d{1,2})日\s*(?:起)?\s*"
+    r"(?:至|到|—|-|~|－)\s*(?:(?P<y2>20\d{2})年)?(?P<m2>\d{1,2})月(?P<d2>\d{1,2})日"
+)
+# Who compiled the report, in its opening words: "本报告由淮安市洪泽区人民政府办公室根据《条例》…编制".
+_COMPILED_BY = re.compile(
+    r"本(?:年度)?报告由(?P<agency>[\u4e00-\u9fff（）()]{2,30}?)(?:根据|依据|按照|依照|编制|综合)"
 )
 _YEAR_IN_PROSE = re.compile(r"(?<!\d)(20\d{2})\s*年")
+_YEAR_NOT_DATE = re.compile(r"(?<!\d)(20\d{2})年(?!\d{1,2}月)")  # squeezed text: not a date's year
 
 
 @dataclass
@@ -74,12 +80,11 @@ def _clean_agency(name: str | None) -> str | None:
 
 
 def find_title(text: str) -> tuple[str, str | None, int] | None:
-    m = _TITLE.search(squeeze(text))
-    if not m:
+    """(title, agency, year) of the first report title in ``text``, in either order of agency and year."""
+    found = _find_title(squeeze(text))
+    if found is None:
         return None
-    agency = _clean_agency(m.group("agency"))
-    title = m.group(0)
-    return title, agency, int(m.group("year"))
+    return found.title, found.agency, found.year
 
 
 def read_metadata(doc: Document, text: str | None = None, normalized: str | None = None) -> ReportMetadata:
@@ -111,14 +116,25 @@ def read_metadata(doc: Document, text: str | None = None, normalized: str | None
     if p:
         md.period = (
             f"{p['y1']}-{int(p['m1']):02d}-{int(p['d1']):02d}",
-            f"{p['y2']}-{int(p['m2']):02d}-{int(p['d2']):02d}",
+            f"{p['y2'] or p['y1']}-{int(p['m2']):02d}-{int(p['d2']):02d}",
         )
-        if md.year is None and p["y1"] == p["y2"]:
+        if md.year is None and (p["y2"] is None or p["y1"] == p["y2"]):
             md.year, md.year_source = int(p["y1"]), "period"
 
     prose = squeeze(doc.prose())
     body = prose.split("总体情况", 1)[1] if "总体情况" in prose else prose
     md.prose_years = [int(y) for y in _YEAR_IN_PROSE.findall(body[:3000])]
+    if md.year is None and md.prose_years:
+        # No title and no period: the year section 一 names most (a report about Y speaks of Y).
+        named = [int(y) for y in _YEAR_NOT_DATE.findall(body[:3000])]
+        counts = {y: named.count(y) for y in named}
+        top = max(counts.values(), default=0)
+        if top and list(counts.values()).count(top) == 1:
+            md.year, md.year_source = max(counts, key=counts.__getitem__), "prose"
+    if md.agency is None:
+        m = _COMPILED_BY.search(prose[:2000])
+        if m:
+            md.agency = _clean_agency(m.group("agency"))
 
     if normalized is None:
         normalized = norm_text(text)

@@ -23,7 +23,7 @@ from domain.template import cell_keys
 
 # Bump when a reader changes what it reads: stored readings say which version read them (``gkwatch
 # reparse`` re-reads every document whatever its version; this is for people comparing readings).
-READER_VERSION = "2026.12.1"
+READER_VERSION = "2026.12.2"
 
 # How a cell came to be read, when not plainly in its own labelled row and column.
 HOW = {
@@ -81,6 +81,8 @@ class CellReading:
 
 
 MISSING = CellReading(None, None, "missing")
+
+
 class StoredCells(Mapping[str, CellReading]):
     """The cells of a stored reading, made on demand.
 

@@ -48,11 +48,14 @@ def judge(reading: Reading, agency: AgencyContext | None = None) -> list[dict[st
     remarked = reading.remarked()  # the few cells read with a remark: the others need no look
     unsure = frozenset(k for k, c in remarked.items() if not c.sure)
     values = dict(zip(reading.keys(), ordered, strict=False))
-    out = cell_findings(template, remarked, ordered)
+    out = cell_findings(template, remarked, ordered, unsure)
     out += arithmetic_findings(template, ordered, unsure)
     out += structure_findings(template, reading.year, reading.sections_present, reading.missing)
     out += text_findings(reading.prose, values, lambda k: cell_label(template, k))
-    out += plausibility_findings(template, reading.year, values, reading.period, reading.prose_years)
+    irregular = frozenset(k for k, c in remarked.items() if c.note == "format")  # printed with a unit, …
+    out += plausibility_findings(
+        template, reading.year, values, reading.period, reading.prose_years, irregular
+    )
     if agency is not None:
         out += regulations_findings(template, values, agency.kind, agency.region)
     return sort_findings(out)

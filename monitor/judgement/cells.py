@@ -6,6 +6,7 @@ report that leaves 表三 blank for zero gets one line per row rather than two h
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from functools import cache
 from operator import itemgetter
@@ -20,7 +21,10 @@ _NOTE_RULES = {"blank": "cell.blank", "not_number": "cell.not_number", "format":
 
 
 def cell_findings(
-    template: str, readings: Mapping[str, CellReading], values: Sequence[Value] | None = None
+    template: str,
+    readings: Mapping[str, CellReading],
+    values: Sequence[Value] | None = None,
+    unsure: frozenset[str] = frozenset(),
 ) -> list[dict[str, Any]]:
     """``readings``: the cells to look at for how they were printed — every cell, or only those read with a
     remark (``Reading.remarked``: the others have no note); ``values``: every value in the template's key
@@ -44,12 +48,60 @@ def cell_findings(
     for i, key in unsigned:
         v = values[i] if i < len(values) else None
         if v is not None and v < 0:
-            out.append(finding("cell.negative", [key], f"{_where(template, key)}：{v:g} < 0", value=v))
+            message = f"{_where(template, key)}：{v:g} < 0"
+            if key in unsure:  # a minus sign the reader is unsure of accuses nothing
+                out.append(
+                    finding(
+                        "reading.unsure",
+                        [key],
+                        f"{message}（读数不确定，请核对原件）",
+                        rule_of="cell.negative",
+                        value=v,
+                    )
+                )
+            else:
+                out.append(finding("cell.negative", [key], message, value=v))
     for (rule, section, row), items in grouped.items():
         label = row_label(template, section, row)
-        parts = "; ".join(f"{column_of(template, k).label} {d}" for k, d in items)
+        parts = "；".join(_cell_part(column_of(template, k).label, d) for k, d in items)
         out.append(finding(rule, [k for k, _ in items], f"{label}：{parts}"))
     return out
+
+
+def _cell_part(column: str, detail: str) -> str:
+    said = chinese_detail(detail)
+    return f"{column}（{said}）" if said else column
+
+
+# Readings stored before the readers spoke Chinese carry English remarks: said in Chinese here, so that no
+# finding shows a reader's English (the readers now write these words themselves, crawler.reading.values).
+_LEGACY = (
+    (re.compile(r"^empty cell$"), lambda m: "空白"),
+    (re.compile(r"^「(.*)」 instead of a number$"), lambda m: f"填了「{m[1]}」而不是数字"),
+    (re.compile(r"^「(.*)」 is not a whole number$"), lambda m: f"「{m[1]}」不是整数"),
+    (re.compile(r"^「(.*)」 is not a number$"), lambda m: f"「{m[1]}」不是数字"),
+    (re.compile(r"^full-width digits$"), lambda m: "全角数字"),
+    (re.compile(r"^written in (元|亿元), converted to 万元$"), lambda m: f"以“{m[1]}”填写，已换算为万元"),
+    (re.compile(r"^unit 元 in a count cell$"), lambda m: "数量单元格内带单位“元”"),
+    (re.compile(r"^unit (\S+) in the cell$"), lambda m: f"单元格内带单位“{m[1]}”"),
+    (re.compile(r"^thousands separators$"), lambda m: "带千位分隔符"),
+    (re.compile(r"^leading zeros 「(.*)」$"), lambda m: f"数字前有多余的 0「{m[1]}」"),
+)
+
+
+def chinese_detail(detail: str | None) -> str:
+    """A reader's remark on a cell in Chinese (an English one of an old stored reading translated)."""
+    parts = []
+    for part in re.split(r"; |；", detail or ""):
+        part = part.strip()
+        for pattern, words in _LEGACY:
+            m = pattern.match(part)
+            if m:
+                part = words(m)
+                break
+        if part:
+            parts.append(part)
+    return "；".join(parts)
 
 
 @cache

@@ -24,11 +24,14 @@ def plausibility_findings(
     cells: Mapping[str, Value],
     period: tuple[str, str] | None,
     prose_years: list[int],
+    unit_printed: frozenset[str] = frozenset(),
 ) -> list[dict[str, Any]]:
+    """``unit_printed``: cells printed with their unit (``27225290916元``, ``26.8万元``): the reader converted
+    them by the unit they name, so their size is no sign of a wrong unit."""
     out: list[dict[str, Any]] = []
     for key in _money_keys(template):
         v = cells.get(key)
-        if v is not None and v >= MONEY_LIMIT:
+        if v is not None and v >= MONEY_LIMIT and key not in unit_printed:
             out.append(finding("plausibility.money_unit", [key], f"{v:g}万元：可能误将“元”作“万元”填写"))
     if template == "2019":
         for item in ("regulations", "normative_docs"):

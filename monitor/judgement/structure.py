@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from domain.template import SECTIONS, cell_keys, expected_template_for_year
@@ -32,5 +33,19 @@ def structure_findings(
     keys = cell_keys(template)
     for section, row, message in missing:
         prefix = f"{section}." if row == "*" else f"{section}.{row}."
-        out.append(finding("template.missing_row", [k for k in keys if k.startswith(prefix)], message))
+        out.append(
+            finding("template.missing_row", [k for k in keys if k.startswith(prefix)], _chinese(message))
+        )
     return out
+
+
+# what readings stored before the readers spoke Chinese say about a missing row (crawler.reading.tables)
+_OLD_ROW = re.compile(r"^(表[二三]) row 「(.+)」 not found$")
+_OLD_S4 = "表四 (行政复议、行政诉讼) numbers not found"
+
+
+def _chinese(message: str) -> str:
+    m = _OLD_ROW.match(message)
+    if m:
+        return f"{m[1]}中未找到「{m[2]}」这一行"
+    return "未找到表四（行政复议、行政诉讼）的数字" if message == _OLD_S4 else message

@@ -52,7 +52,8 @@ STATEMENTS: tuple[_Statement, ...] = (
     ),
     _Statement(
         "行政诉讼",
-        re.compile(r"(?<![、和与及])行政诉讼(?:案件)?(?:共)?(?P<n>\d+)(?:件|起)"),
+        # not 一审/二审行政诉讼: a part of the suits, not 表四's total
+        re.compile(r"(?<![、和与及审])行政诉讼(?:案件)?(?:共)?(?P<n>\d+)(?:件|起)"),
         ("s4.litigation_direct.total", "s4.litigation_after_review.total"),
     ),
 )

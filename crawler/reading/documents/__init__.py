@@ -37,17 +37,34 @@ def needs_conversion(data: bytes, filename: str | None = None) -> bool:
         return False
 
 
-def read_document(data: bytes, filename: str | None = None, *, converter: Any = None) -> Document:
-    """Read one document; raises ``UnreadableDocument(message, format)`` for anything that cannot be read.
+def read_document(
+    data: bytes,
+    filename: str | None = None,
+    *,
+    converter: Any = None,
+    max_bytes: int | None = None,
+    conversion_seconds: float | None = None,
+) -> Document:
+    """Read one document; raises ``UnreadableDocument(message, format)`` for anything that cannot be read
+    (a subclass per kind of refusal: ``limits.TooLarge``, ``limits.ZipBomb``, ``office.ConversionTimeout`` …).
 
     ``converter`` is an ``office.OfficeConverter`` (or anything with ``convert(data, filename) -> (bytes,
-    ext)``) that may already hold this file's conversion from a batch.
+    ext)``) that may already hold this file's conversion from a batch. ``max_bytes`` is the size cap (default
+    ``limits.MAX_DOCUMENT_BYTES``), ``conversion_seconds`` a one-off LibreOffice conversion's budget (default
+    ``office.CONVERSION_SECONDS``; a converter has its own).
     """
-    check_size(data)
-    return cap_document(_read(data, detect_format(data, filename), filename, converter))
+    check_size(data, cap=max_bytes)
+    fmt = detect_format(data, filename)
+    return cap_document(_read(data, fmt, filename, converter, conversion_seconds))
 
 
-def _read(data: bytes, fmt: str, filename: str | None, converter: Any) -> Document:
+def _read(
+    data: bytes, fmt: str, filename: str | None, converter: Any, conversion_seconds: float | None
+) -> Document:
+    if fmt == "image":  # page images and image bundles: OCR (crawler.reading.documents.ocr, issue 12)
+        from crawler.reading.documents.ocr import read_image_document
+
+        return read_image_document(data)
     if fmt == "html":
         from crawler.reading.documents.html import is_mhtml, read_html, read_mhtml
 
@@ -57,7 +74,7 @@ def _read(data: bytes, fmt: str, filename: str | None, converter: Any) -> Docume
 
         return read_text(data)
     if fmt == "docx":
-        return _read_docx_or_repair(data, filename, converter)
+        return _read_docx_or_repair(data, conversion_seconds)
     if fmt == "pdf":
         from crawler.reading.documents.pdf import read_pdf
 
@@ -65,17 +82,20 @@ def _read(data: bytes, fmt: str, filename: str | None, converter: Any) -> Docume
     if fmt in ("xls", "xlsx"):
         from crawler.reading.documents.spreadsheet import read_spreadsheet
 
-        return read_spreadsheet(data, fmt, filename, converter=converter)
+        return read_spreadsheet(
+            data, fmt, filename, converter=converter, conversion_seconds=conversion_seconds
+        )
     if fmt in CONVERTED_FORMATS:
         from crawler.reading.documents.office import read_converted
 
-        return read_converted(data, fmt, filename, converter=converter)
+        return read_converted(data, fmt, filename, converter=converter, timeout=conversion_seconds)
     raise UnreadableDocument(f"unsupported format {fmt}", fmt)
 
 
-def _read_docx_or_repair(data: bytes, filename: str | None, converter: Any) -> Document:
+def _read_docx_or_repair(data: bytes, conversion_seconds: float | None) -> Document:
     """python-docx refuses some files Word opens (Strict OOXML, odd relationships): let LibreOffice re-save
-    those as plain .docx. A container that is broken or hostile is refused before that (``check_zip``)."""
+    those as plain .docx. A container that is broken or hostile is refused before that (``check_zip`` has
+    inflated and measured every part), so LibreOffice only ever gets one that holds what it declares."""
     from crawler.reading.documents.docx import DocxParseError, read_docx
 
     try:
@@ -85,7 +105,7 @@ def _read_docx_or_repair(data: bytes, filename: str | None, converter: Any) -> D
     from crawler.reading.documents.office import convert_bytes
 
     try:
-        repaired = convert_bytes(data, "docx", "docx", timeout=60.0)
+        repaired = convert_bytes(data, "docx", "docx", timeout=conversion_seconds)
         doc = read_docx(repaired)
     except UnreadableDocument:
         raise failure from None

@@ -106,6 +106,19 @@ def decodes_as_text(data: bytes) -> bool:
     return controls <= max(2, len(text) // 200)
 
 
+_NOT_SPACE = re.compile(rb"[^ \t\r\n\x0b\x0c]")
+
+
+def _starts_as_markup(data: bytes) -> bool:
+    """A page from its first byte (``<!DOCTYPE html>``, ``<html>``, ``<meta …>``), in any ASCII-compatible
+    charset — decided without decoding, so a GBK page with a few bad bytes is still a page and its bytes
+    are decoded once, by the reader. UTF-16 (NUL bytes) goes the long way."""
+    sniff = data[:8192]
+    if b"\x00" in sniff:
+        return False
+    return sniff.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<") and _HTML_SNIFF.search(sniff) is not None
+
+
 def is_rtf(data: bytes) -> bool:
     return data[:64].lstrip()[:5] == RTF_MAGIC
 
@@ -116,11 +129,17 @@ def detect_format(data: bytes, filename: str | None = None) -> str:
     RTF (Word's other save format, often named .doc) is reported as "doc": LibreOffice converts it the same way.
     """
     ext = extension(filename)
-    if not data or not data[:65536].strip() and not data.strip():
+    if _NOT_SPACE.search(data) is None:  # found at the first byte of any real file: no copy of it
         raise UnreadableDocument("empty file", None)
     head = data[:1024]
     if b"%PDF-" in head:
         return "pdf"
+    # --- OCR hook (issue 12): page images and the crawler's image bundles, read by crawler.reading.documents.ocr ---
+    from crawler.reading.documents.ocr import image_format, is_image_bundle
+
+    if image_format(data) or is_image_bundle(data):
+        return "image"
+    # --- end OCR hook ---
     if data.startswith(ZIP_MAGIC):
         return _zip_format(data, ext)
     if data.startswith(OLE_MAGIC):
@@ -131,6 +150,8 @@ def detect_format(data: bytes, filename: str | None = None) -> str:
 
     if is_mhtml(data):
         return "html"
+    if _starts_as_markup(data):
+        return "html"  # told from the bytes: a page's charset is the HTML reader's to decide (domain.charset)
     if decodes_as_text(data):
         sniff = data[:8192]
         if sniff.startswith((b"\xff\xfe", b"\xfe\xff")):

@@ -24,6 +24,7 @@ from crawler.reading.documents.limits import (
     MAX_TABLE_ROWS,
     check_zip,
     clamp_span,
+    read_part,
 )
 from crawler.reading.documents.model import Block, Document, Paragraph, Table, UnreadableDocument
 
@@ -207,7 +208,8 @@ class _Package:
     W3CDTF date parsing they need.
     """
 
-    def __init__(self, data: bytes):
+    def __init__(self, data: bytes, format: str = "docx"):
+        self.format = format
         self.zip = zipfile.ZipFile(io.BytesIO(data))
         self.names = set(self.zip.namelist())
         # The settings python-docx parses with (no entity expansion: crawled XML is untrusted), without its
@@ -218,7 +220,11 @@ class _Package:
         member = partname.lstrip("/")
         if member not in self.names:
             raise KeyError(f"There is no item named '{member}' in the archive")
-        return etree.fromstring(self.zip.read(member), self.parser)
+        return etree.fromstring(self.read(member), self.parser)
+
+    def read(self, member: str) -> bytes:
+        """A part's bytes, capped (``check_zip`` has already inflated and measured every part)."""
+        return read_part(self.zip, member, self.format)
 
     @cached_property
     def relationships(self) -> etree._Element:
@@ -264,7 +270,7 @@ def _core_meta(package: _Package) -> dict[str, str]:
 
     try:
         partname = package.related_part(_CORE_PROPERTIES_REL)
-        cp = parse_xml(package.zip.read(partname.lstrip("/"))) if partname else None
+        cp = parse_xml(package.read(partname.lstrip("/"))) if partname else None
     except Exception:  # a damaged metadata part must not cost the report
         return {}
     if not isinstance(cp, CT_CoreProperties):
@@ -281,10 +287,12 @@ def _core_meta(package: _Package) -> dict[str, str]:
 
 def read_docx(data: bytes, format: str = "docx") -> Document:
     """Read .docx bytes; ``format`` is what the file was before conversion (doc/wps), for the result."""
-    check_zip(data, format)
+    check_zip(data, format)  # every part inflated and measured: nothing past here inflates more than it says
     try:
-        package = _Package(data)
+        package = _Package(data, format)
         body = _main_body(package)
+    except UnreadableDocument:
+        raise  # a cap passed: not a layout LibreOffice could repair
     except Exception as e:  # KeyError/ValueError/XMLSyntaxError/BadZipFile on broken parts
         raise DocxParseError(f"Word document not readable as .docx ({type(e).__name__}: {e})", format) from e
     notes: list[str] = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 # The formats of the contract's ``format`` field.
-FORMATS = ("html", "docx", "doc", "wps", "pdf", "xls", "xlsx", "text")
+FORMATS = ("html", "docx", "doc", "wps", "pdf", "xls", "xlsx", "text", "image")  # image: OCR (issue 12)
 
 
 @dataclass
@@ -23,6 +23,9 @@ class Paragraph:
 class Table:
     # Each row is a list of cell texts; ``""`` is an empty cell. Rows may have different lengths.
     rows: list[list[str]]
+    # Indices of the rows that start a new page of a table split over pages (PDF): the row before may
+    # continue in them (wrapped numbers and labels), which only the recognizer can tell from a new row.
+    breaks: list[int] = field(default_factory=list, compare=False)
 
 
 Block = Paragraph | Table

@@ -63,10 +63,14 @@ def _page_blocks(page, notes: list[str], number: int) -> list[tuple[float, Block
         if not rows:
             continue
         boxes.append(t.bbox)
-        if max(sum(1 for c in r if c) for r in rows) <= 1:  # a boxed paragraph, not a grid
+        if max(sum(1 for c in r if c) for r in rows) <= 1 and not _figures_only(rows):
+            # A boxed paragraph, not a grid. (A box of figures alone is the last line of a table's cells
+            # carried over a page break — the rest of wrapped numbers — and stays a grid.)
             for r in rows:
                 out.append((t.bbox[1], Paragraph("".join(r))))
         else:
+            prose, rows = _leading_prose(rows)
+            out.extend((t.bbox[1], Paragraph(text)) for text in prose)
             out.append((t.bbox[1], Table(rows)))
 
     def outside(obj) -> bool:
@@ -158,6 +162,8 @@ def _join_split_tables(pages: list[list[Block]]) -> list[Block]:
                     if text:
                         last[i] += text
                 rows = rows[1:]
+            if rows:
+                prev.breaks.append(len(prev.rows))
             prev.rows.extend(rows)
             del blocks[tail:]
         blocks.extend(body)
@@ -182,6 +188,27 @@ def _continues_row(last: list[str], first: list[str]) -> bool:
     return not any(_NUMBERED.match(first[i]) or _NUMBER_LIKE.search(first[i]) for i in filled)
 
 
+_FIGURE = re.compile(r"^\d+(?:\.\d+)?$")
+# A line of running text (longer than any label's line in a cell, or ending a sentence) or a section heading.
+_PROSE = re.compile(r"^.{16,}$|[。；;]$|^[一二三四五六]、")
+
+
+def _leading_prose(rows: list[list[str]]) -> tuple[list[str], list[list[str]]]:
+    """Lines of running text a table's ruling took in above its first real row (a page's prose above 表二,
+    boxed by the table's outer border), split off as paragraphs: they are the report's words, not cells."""
+    n = 0
+    while n < len(rows) - 1:
+        filled = [c for c in rows[n] if c]
+        if len(filled) != 1 or rows[n][0] != filled[0] or not _PROSE.search(filled[0]):
+            break
+        n += 1
+    return [r[0] for r in rows[:n]], rows[n:]
+
+
+def _figures_only(rows: list[list[str]]) -> bool:
+    return all(_FIGURE.match(c) for r in rows for c in r if c)
+
+
 def read_pdf(data: bytes) -> Document:
     notes: list[str] = []
     pdf = _open(data)
@@ -199,10 +226,13 @@ def read_pdf(data: bytes) -> Document:
         per_page: list[list[Block]] = []
         images = 0
         failed: list[int] = []
+        scanned: list[int] = []  # 0-based indexes of pages that are only a picture (OCR hook, issue 12)
         for i, page in enumerate(pages[:MAX_PDF_PAGES], start=1):
             try:
                 images += len(page.images)
                 per_page.append([b for _top, b in _page_blocks(page, notes, i)])
+                if page.images and len(page.chars) < 20:
+                    scanned.append(i - 1)
             except Exception as e:  # one broken page (truncated stream) must not lose the others
                 if _is_password_error(e):
                     raise UnreadableDocument("encrypted PDF: it needs a password to open", "pdf") from e
@@ -211,6 +241,17 @@ def read_pdf(data: bytes) -> Document:
         meta = {k: str(v) for k, v in (pdf.metadata or {}).items() if isinstance(v, str | int | float) and v}
     finally:
         pdf.close()
+    # --- OCR hook (issue 12): picture-only pages are read by crawler.reading.documents.ocr where it is installed ---
+    ocr = None
+    if scanned:
+        from crawler.reading.documents.ocr import read_scanned_pages
+
+        ocr = read_scanned_pages(data, scanned)
+        if ocr is not None:
+            for i, page_blocks in ocr.blocks.items():
+                per_page[i] = page_blocks
+            notes += ocr.notes
+    # --- end OCR hook ---
     blocks = _join_split_tables(per_page)
     if failed:
         if len(failed) == len(per_page):
@@ -218,13 +259,19 @@ def read_pdf(data: bytes) -> Document:
         notes.append(f"page(s) {', '.join(map(str, failed))} could not be read (damaged or truncated PDF)")
     if not any(isinstance(b, Table) or b.text.strip() for b in blocks):
         if images:
-            raise UnreadableDocument("scanned/image-only PDF: no text layer; needs OCR to be read", "pdf")
+            found = " (OCR found no text in it)" if ocr is not None else ""  # OCR hook (issue 12)
+            raise UnreadableDocument(f"scanned/image-only PDF: no text layer; needs OCR to be read{found}", "pdf")
         raise UnreadableDocument("PDF without any text", "pdf")
     # PDF info keys ("Title", "Author") are kept prefixed: they are often stale, never the printed title.
-    return Document(
+    doc = Document(
         format="pdf",
         blocks=blocks,
         meta={f"pdf.{k}": v for k, v in meta.items()},
         loose_text=True,
         notes=notes,
     )
+    if ocr is not None:  # OCR hook (issue 12): the reading gets OCR's confidences
+        from crawler.reading.documents.ocr import ocr_document
+
+        return ocr_document(doc, [i + 1 for i in scanned], ocr_only=len(scanned) == len(per_page))
+    return doc

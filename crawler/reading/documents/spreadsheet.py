@@ -10,6 +10,7 @@ import io
 import re
 from typing import Any
 
+from crawler.reading.documents.detect import ZIP_MAGIC
 from crawler.reading.documents.limits import MAX_TABLE_CELLS, MAX_TABLE_ROWS, check_zip
 from crawler.reading.documents.model import Document, Paragraph, Table, UnreadableDocument
 
@@ -50,7 +51,8 @@ def _is_text_row(text: str, in_table: bool) -> bool:
 def _read(data: bytes, fmt: str) -> Document:
     from python_calamine import CalamineWorkbook
 
-    if fmt == "xlsx":
+    if fmt == "xlsx" or data.startswith(ZIP_MAGIC):
+        # calamine inflates the parts itself, trusting their headers: it only ever gets a checked container
         check_zip(data, fmt)
     try:
         wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
@@ -87,8 +89,15 @@ def _read(data: bytes, fmt: str) -> Document:
 
 
 def read_spreadsheet(
-    data: bytes, fmt: str, filename: str | None = None, *, converter: Any = None
+    data: bytes,
+    fmt: str,
+    filename: str | None = None,
+    *,
+    converter: Any = None,
+    conversion_seconds: float | None = None,
 ) -> Document:
+    """Read a workbook; an .xls/.et calamine cannot read is converted to .xlsx by LibreOffice (within
+    ``conversion_seconds``, default ``office.CONVERSION_SECONDS``) and read again."""
     try:
         return _read(data, fmt)
     except UnreadableDocument as first:
@@ -102,7 +111,9 @@ def read_spreadsheet(
         if converter is not None:
             converted, _ext = converter.convert(data, filename)
         else:
-            converted = convert_bytes(data, source_extension(data, fmt, filename), "xlsx")
+            converted = convert_bytes(
+                data, source_extension(data, fmt, filename), "xlsx", timeout=conversion_seconds
+            )
     except UnreadableDocument as e:
         raise UnreadableDocument(f"{failure}; LibreOffice could not convert it either: {e}", fmt) from e
     doc = _read(converted, "xlsx")

@@ -1,15 +1,19 @@
 """Plain text: a report copied out of a web page or Word, in whatever encoding the portal used.
 
-Such text keeps no table structure (one cell per line, tab-indented), so the document is marked
-``loose_text`` and the recognizer reads rows as "label, then the numbers that follow it".
+Such text mostly keeps no table structure (one cell per line, tab-indented), so the document is marked
+``loose_text`` and the recognizer reads rows as "label, then the numbers that follow it". Markdown pipe
+tables (``| 规章 | 0 | 0 | 0 |``, text extracted from a PDF by tools that emit markdown) are real grids and
+become tables; their separator lines (``|---|---|``) are dropped.
 """
 
 from __future__ import annotations
 
 import codecs
+import re
 
 from crawler.reading.documents.limits import MAX_TEXT_CHARS
-from crawler.reading.documents.model import Document, Paragraph, UnreadableDocument
+from crawler.reading.documents.model import Block, Document, Paragraph, Table, UnreadableDocument
+from domain import charset
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
@@ -93,15 +97,9 @@ def _candidates(data: bytes, declared: str | None) -> list[str]:
     u16 = _looks_utf16(data)
     if u16:
         candidates.insert(0, u16)
-    if declared:
-        declared = declared.strip().lower()
-        if declared in ("gb2312", "gbk", "x-gbk", "gb_2312-80", "cp936", "euc-cn"):
-            declared = "gb18030"
-        try:
-            codecs.lookup(declared)
-            candidates.append(declared)
-        except LookupError:
-            pass
+    codec = charset.widen(declared)  # GB2312/GBK → GB18030, as for pages (domain.charset)
+    if codec:
+        candidates.append(codec)
     candidates.append("gb18030")
     return list(dict.fromkeys(candidates))
 
@@ -111,13 +109,45 @@ def text_blocks(text: str) -> list[Paragraph]:
     return [Paragraph(line) for line in map(str.strip, text.splitlines()) if line]
 
 
+_PIPE_SEPARATOR = re.compile(r"^\|?[\s:|\-]*-[\s:|\-]*\|?$")
+_HEADING = re.compile(r"^#{1,6}\s+")
+
+
+def _pipe_cells(line: str) -> list[str]:
+    inner = line[1:] if line.startswith("|") else line
+    if inner.endswith("|") and not inner.endswith("\\|"):
+        inner = inner[:-1]
+    return [c.strip() for c in inner.split("|")]
+
+
+def text_and_table_blocks(text: str) -> list[Block]:
+    """``text_blocks``, with runs of markdown pipe-table lines as tables (markdown headings unmarked)."""
+    if "|" not in text:
+        return list(text_blocks(text))
+    blocks: list[Block] = []
+    rows: list[list[str]] = []
+    for line in map(str.strip, text.splitlines()):
+        if line.startswith("|") and line.count("|") >= 2:
+            if not _PIPE_SEPARATOR.match(line):
+                rows.append(_pipe_cells(line))
+            continue
+        if rows:
+            blocks.append(Table(rows))
+            rows = []
+        if line:
+            blocks.append(Paragraph(_HEADING.sub("", line)))
+    if rows:
+        blocks.append(Table(rows))
+    return blocks
+
+
 def read_text(data: bytes) -> Document:
     text, enc, replaced = decode_best(data)
     notes: list[str] = []
     if len(text) > MAX_TEXT_CHARS:
         text = text[:MAX_TEXT_CHARS]
         notes.append(f"very long text: only its first {MAX_TEXT_CHARS} characters read")
-    doc = Document(format="text", blocks=list(text_blocks(text)), loose_text=True, notes=notes)
+    doc = Document(format="text", blocks=text_and_table_blocks(text), loose_text=True, notes=notes)
     if enc not in ("utf-8", "utf-8-sig"):
         doc.notes.append(f"text decoded as {enc}")
     if replaced:
