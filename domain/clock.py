@@ -12,6 +12,12 @@ from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
+# The report years and "as of" days gkwatch accepts from a person (web parameters, CLI options): the
+# annual reports began with the 2008 条例, so anything outside this range is a typo or an attack, and
+# refusing it up front keeps date arithmetic (deadlines a year on) far from ``date.max``.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+FIRST_DAY, LAST_DAY = date(FIRST_YEAR, 1, 1), date(LAST_YEAR, 12, 31)
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

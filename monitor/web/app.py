@@ -9,6 +9,8 @@ benchmarks can run several apps side by side.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -19,13 +21,23 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from domain.config import Config
-from monitor.web import routes_actions, routes_agency, routes_auth, routes_table
-from monitor.web.auth import LoginLimiter
+from monitor.web import (
+    routes_actions,
+    routes_agency,
+    routes_auth,
+    routes_people,
+    routes_runs,
+    routes_table,
+)
+from monitor.web.accounts import seed_accounts
+from monitor.web.auth import LoginLimiter, SessionStore
+from monitor.web.paths import AgencyPaths
 from monitor.web.queries import TTLCache, ensure_indexes
 from monitor.web.security import SecurityHeaders
 from monitor.web.settings import web_settings
 from monitor.web.state import HERE, WebState, environment
-from storage.archive import Archive
+from monitor.web.summary import SummaryKeeper
+from storage.archive import open_archive
 from storage.db import init_db, make_engine
 
 
@@ -36,23 +48,31 @@ def create_app(
     settings = web_settings(config)
     engine = engine or make_engine(config.database_url)
     init_db(engine)
-    ensure_indexes(engine)
+    search_method = ensure_indexes(engine)
+    seed_accounts(engine, config)
     state = WebState(
         config=config,
         settings=settings,
         engine=engine,
-        archive=Archive(config.archive_dir),
+        archive=open_archive(config),
         env=environment(),
         limiter=LoginLimiter(settings.login_max_failures, settings.login_window_seconds),
+        sessions=SessionStore(
+            engine,
+            idle=timedelta(minutes=settings.session_idle_minutes),
+            max_age=timedelta(hours=settings.session_max_hours),
+        ),
         stats_cache=TTLCache(settings.stats_cache_seconds),
-        api_cache=TTLCache(settings.stats_cache_seconds, max_entries=8),
+        api_cache=TTLCache(settings.stats_cache_seconds, max_entries=256),  # pages of /api/status
         page_cache=TTLCache(settings.stats_cache_seconds, max_entries=128),
         crawl_trigger=crawl_trigger,
+        summary=SummaryKeeper(engine),
+        search=search_method,
     )
     app = FastAPI(title="gkwatch", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.web = state
 
-    for module in (routes_table, routes_agency, routes_auth, routes_actions):
+    for module in (routes_table, routes_agency, routes_auth, routes_actions, routes_runs, routes_people):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
@@ -71,13 +91,22 @@ def create_app(
         )
         return await _http_error(request, HTTPException(400, "请求参数有误：" + where))
 
+    # The cookie carries the session token and the CSRF token; who is logged in is the database's answer
+    # (``monitor.web.auth.SessionStore``). It lives no longer than a session may.
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,
         session_cookie="gkwatch_session",
         same_site="lax",
-        https_only=settings.https_only,
-        max_age=12 * 3600,
+        https_only=secure_cookies(config, settings.https_only),
+        max_age=max(1, int(settings.session_max_hours * 3600)),
     )
+    app.add_middleware(AgencyPaths)  # /agency/{id}/…: an id's "/" (%2F) stays in its segment
     app.add_middleware(SecurityHeaders)
     return app
+
+
+def secure_cookies(config: Config, https_only: bool) -> bool:
+    """``Secure`` cookies when the site is served over HTTPS: ``web.https_only``, or a public URL
+    (``alerts.base_url``, where mail links point) that is https."""
+    return https_only or urlsplit(str(config.alerts.base_url)).scheme.lower() == "https"

@@ -5,18 +5,21 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import date
+from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Path, Request
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 
+from domain.clock import FIRST_DAY, FIRST_YEAR, LAST_DAY, LAST_YEAR
 from domain.codes import RULES
 from domain.text import safe_url
 from monitor.status.check import recheck_agency
 from monitor.web.audit import VERDICTS, record_correction, record_crawl_request, record_review
 from monitor.web.auth import check_csrf, require_user
 from monitor.web.labels import CORRECTION_KINDS
+from monitor.web.paths import AGENCY
 from monitor.web.state import state_of
 from storage.db import session_scope
 from storage.models import Agency, AgencyYearStatus
@@ -25,12 +28,13 @@ router = APIRouter()
 log = logging.getLogger(__name__)
 
 
-async def _trigger_crawl(trigger) -> str:  # noqa: ANN001
-    """Ask the service this app belongs to (``WebState.crawl_trigger``) to crawl now; say what happened."""
+async def _trigger_crawl(trigger, portal: str | None = None) -> str:  # noqa: ANN001
+    """Ask the service this app belongs to (``WebState.crawl_trigger``) to crawl now — every portal, or
+    one — and say what happened."""
     if trigger is None:
         return "已记录请求（本进程没有运行调度服务）"
     try:
-        result = await asyncio.to_thread(trigger)
+        result = await asyncio.to_thread(trigger, portal) if portal else await asyncio.to_thread(trigger)
     except Exception as e:  # the action is recorded either way; the operator sees why it failed
         log.exception("the crawl trigger failed")
         return f"启动失败：{type(e).__name__}"
@@ -40,22 +44,29 @@ async def _trigger_crawl(trigger) -> str:  # noqa: ANN001
 
 
 @router.post("/actions/crawl")
-async def start_crawl(request: Request, csrf: str = Form("")) -> RedirectResponse:
+async def start_crawl(request: Request, csrf: str = Form(""), portal: str = Form("")) -> RedirectResponse:
+    """Crawl now: every portal, or the one named (``portal``); the crawl-runs page shows its progress."""
     user = require_user(request)
     check_csrf(request, csrf)
     state = state_of(request)
-    outcome = await _trigger_crawl(state.crawl_trigger)
+    portal = portal.strip()
+    names = {p.id: p.name for p in state.config.portals}
+    if portal and portal not in names:
+        raise HTTPException(400, "没有这个网站（portal）。")
+    outcome = await _trigger_crawl(state.crawl_trigger, portal or None)
+    if portal:
+        outcome = f"{names[portal]}：{outcome}"
     with session_scope(state.engine) as session:
         record_crawl_request(session, username=user, outcome=outcome)
     request.session["flash"] = f"抓取请求：{outcome}"
-    return RedirectResponse("/", status_code=303)
+    return RedirectResponse("/runs" if portal else "/", status_code=303)
 
 
-@router.post("/agency/{agency_id}/review")
+@router.post(AGENCY + "/review")
 def review(  # noqa: ANN201
     request: Request,
     agency_id: str,
-    year: int = Form(...),
+    year: int = Form(..., ge=FIRST_YEAR, le=LAST_YEAR),
     rule: str = Form(...),
     verdict: str = Form(...),
     note: str = Form(""),
@@ -92,16 +103,14 @@ def review(  # noqa: ANN201
 def _recheck(state, agency_id: str) -> None:  # noqa: ANN001
     """An operator's act takes effect at once: the agency's rows are judged again and stored."""
     recheck_agency(state.engine, state.config, agency_id)
-    state.page_cache.clear()
-    state.stats_cache.clear()
-    state.api_cache.clear()
+    state.table_changed()
 
 
-@router.post("/agency/{agency_id}/{year}/correct")
+@router.post(AGENCY + "/{year}/correct")
 def correct(  # noqa: ANN201
     request: Request,
     agency_id: str,
-    year: int,
+    year: Annotated[int, Path(ge=FIRST_YEAR, le=LAST_YEAR)],
     kind: str = Form(...),
     reason: str = Form(""),
     published: str = Form(""),
@@ -144,6 +153,9 @@ def correct(  # noqa: ANN201
 
 def _date_or_none(text: str):  # noqa: ANN202
     try:
-        return date.fromisoformat(text.strip()) if text.strip() else None
+        day = date.fromisoformat(text.strip()) if text.strip() else None
     except ValueError:
         raise HTTPException(400, "日期应为 YYYY-MM-DD。") from None
+    if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+        raise HTTPException(400, f"日期应在 {FIRST_DAY} 到 {LAST_DAY} 之间。")
+    return day

@@ -4,21 +4,25 @@ bytes, always as a download: crawled HTML must never render on this site's origi
 from __future__ import annotations
 
 import re
+from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import FileResponse, Response
+from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi.responses import FileResponse, Response, StreamingResponse
 from sqlmodel import Session
 
+from domain.clock import FIRST_YEAR, LAST_YEAR
 from monitor.web.agency_page import agency_page, archive_filename
 from monitor.web.evidence import build_evidence_zip
+from monitor.web.paths import AGENCY
 from monitor.web.state import state_of
+from storage.archive import ArchiveUnavailable
 
 router = APIRouter()
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
-@router.get("/agency/{agency_id}")
+@router.get(AGENCY)  # one segment: an id's "/" comes as %2F (monitor.web.paths)
 def agency(request: Request, agency_id: str):  # noqa: ANN201
     state = state_of(request)
     with Session(state.engine) as session:
@@ -28,8 +32,23 @@ def agency(request: Request, agency_id: str):  # noqa: ANN201
     return state.render(request, "agency.html", a=page, agency_id=agency_id)
 
 
-@router.get("/agency/{agency_id}/{year}/evidence.zip")
-def evidence_zip(request: Request, agency_id: str, year: int) -> Response:
+@router.get(AGENCY + "/{year:int}")
+def agency_year(  # noqa: ANN201
+    request: Request, agency_id: str, year: Annotated[int, Path(ge=FIRST_YEAR, le=LAST_YEAR)]
+):
+    """One agency-year: its verdict, the evidence in full, the findings and the tables (mail links here)."""
+    state = state_of(request)
+    with Session(state.engine) as session:
+        page = agency_page(session, state.archive, agency_id, year)
+    if page is None or not page.years:
+        raise HTTPException(404, "没有这个机关或年度的记录。")
+    return state.render(request, "agency.html", a=page, agency_id=agency_id, single=year)
+
+
+@router.get(AGENCY + "/{year}/evidence.zip")
+def evidence_zip(
+    request: Request, agency_id: str, year: Annotated[int, Path(ge=FIRST_YEAR, le=LAST_YEAR)]
+) -> Response:
     """One agency-year's evidence as one file (``monitor.web.evidence``)."""
     state = state_of(request)
     with Session(state.engine) as session:
@@ -48,19 +67,30 @@ def evidence_zip(request: Request, agency_id: str, year: int) -> Response:
 
 
 @router.get("/archive/{sha256}")
-def archived_copy(request: Request, sha256: str) -> FileResponse:
+def archived_copy(request: Request, sha256: str) -> Response:
+    """A file of the folder archive as it is; an object of the S3 archive streamed through, never whole."""
     state = state_of(request)
     if not _SHA256.fullmatch(sha256):
         raise HTTPException(400, "存档编号应为 64 位十六进制 sha256。")
-    path = state.archive.path_for(sha256)
-    if not path.is_file():
-        raise HTTPException(404, "存档中没有这份文件。")
+    path = state.archive.local_path(sha256)
+    body = None
+    if path is None:
+        try:
+            body = state.archive.stream(sha256)
+        except FileNotFoundError:
+            raise HTTPException(404, "存档中没有这份文件。") from None
+        except ArchiveUnavailable:
+            raise HTTPException(503, "存档暂时无法访问，请稍后再试。") from None
     with Session(state.engine) as session:
         name = archive_filename(session, sha256)
+    headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=86400, immutable"}
+    if body is not None:
+        headers["Content-Disposition"] = f"attachment; filename*=utf-8''{quote(name)}"
+        return StreamingResponse(body, media_type="application/octet-stream", headers=headers)
     return FileResponse(
         path,
         media_type="application/octet-stream",
         filename=name,
         content_disposition_type="attachment",
-        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=86400, immutable"},
+        headers=headers,
     )

@@ -6,7 +6,9 @@
   ``CrawlProblem`` (trouble that is the crawler's, not the agency's);
 * ``reading`` — what the readers made of each document version (``Reading``), never a judgement;
 * ``status``  — what the monitor concluded: ``AgencyYearStatus``;
-* ``people``  — what people and mail did: ``AlertState``, ``Outbox``, ``FindingReview``, ``OperatorAction``.
+* ``people``  — what people and mail did: ``AlertState``, ``Outbox``, ``FindingReview``, ``OperatorAction``,
+  ``VerdictCorrection``, ``OperatorAccount`` (web logins), ``Subscription`` (digest subscribers),
+  ``WebSession`` (an operator's login, server-side).
 
 Raw bytes never live in the database: ``Fetch.sha256`` names a file in the archive (``storage.archive``).
 Datetimes are timezone-aware UTC (``UTCDateTime``); dates (``due``, ``published``) are calendar dates in
@@ -26,7 +28,16 @@ from storage.models.crawl import (
     ReportVersion,
     UrlState,
 )
-from storage.models.people import AlertState, FindingReview, OperatorAction, Outbox, VerdictCorrection
+from storage.models.people import (
+    AlertState,
+    FindingReview,
+    OperatorAccount,
+    OperatorAction,
+    Outbox,
+    Subscription,
+    VerdictCorrection,
+    WebSession,
+)
 from storage.models.reading import Reading, ReadingPass
 from storage.models.status import AgencyYearStatus
 
@@ -39,6 +50,7 @@ __all__ = [
     "Fetch",
     "FindingReview",
     "ListingSnapshot",
+    "OperatorAccount",
     "OperatorAction",
     "Outbox",
     "Portal",
@@ -48,6 +60,8 @@ __all__ = [
     "ReadingPass",
     "Report",
     "ReportVersion",
+    "Subscription",
     "VerdictCorrection",
     "UrlState",
+    "WebSession",
 ]

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from storage.models._fields import json_field as _json
 from storage.models._fields import utc_field as _utc
 
 # --- what people and mail did (monitor: alerts, outbox, reviews) -------------------------------------
@@ -107,3 +108,47 @@ class VerdictCorrection(SQLModel, table=True):
     username: str
     at: datetime = _utc(nullable=False)
     active: bool = True  # False once withdrawn or replaced by a later correction of the same kind
+
+
+class OperatorAccount(SQLModel, table=True):
+    """An operator who may log in to the web page (``gkwatch user add NAME``; config.yaml's ``web.users``
+    seeds it). Only the scrypt hash is stored (``monitor.web.auth.hash_password``)."""
+
+    username: str = Field(primary_key=True)
+    password_hash: str
+    source: str = "cli"  # cli | config | demo
+    active: bool = True
+    created_at: datetime = _utc(nullable=False)
+    updated_at: datetime = _utc(nullable=False)
+
+
+class Subscription(SQLModel, table=True):
+    """A subscriber of the change digests, managed on the web page (config.yaml's ``alerts.subscribers``
+    seeds it). An unsubscribed address stays here, inactive, so that the seed does not subscribe it again."""
+
+    __table_args__ = (UniqueConstraint("email"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str
+    regions: list[str] = _json()  # region prefixes; empty = every region
+    source: str = "web"  # web | config
+    active: bool = True
+    added_by: str = ""
+    created_at: datetime = _utc(nullable=False)
+    updated_at: datetime = _utc(nullable=False)
+    unsubscribed_at: datetime | None = _utc()
+
+
+class WebSession(SQLModel, table=True):
+    """An operator's login on the web page, kept server-side so that logging out (or a timeout) ends it.
+
+    The browser's cookie holds a random token; ``id`` is the token's sha256, so this table alone cannot be
+    used to act as anyone. A session acts while ``ended_at`` is empty, it was used within
+    ``web.session_idle_minutes`` (``last_seen_at``) and began within ``web.session_max_hours``.
+    """
+
+    id: str = Field(primary_key=True)  # sha256 hex of the cookie's token
+    username: str
+    created_at: datetime = _utc(nullable=False)
+    last_seen_at: datetime = _utc(nullable=False)
+    ended_at: datetime | None = _utc()

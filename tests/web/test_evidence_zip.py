@@ -43,4 +43,5 @@ def test_crawled_text_is_escaped_in_the_summary(client, seeded):
 
 def test_unknown_agency_year_is_404(client):
     assert client.get("/agency/nobody/2021/evidence.zip").status_code == 404
-    assert client.get("/agency/zichuan-zsj/1999/evidence.zip").status_code == 404
+    assert client.get("/agency/zichuan-zsj/2005/evidence.zip").status_code == 404
+    assert client.get("/agency/zichuan-zsj/1999/evidence.zip").status_code == 400  # outside 2000–2100
