@@ -86,7 +86,12 @@ def read_bytes(data: bytes, filename: str | None = None, *, converter: Any = Non
         log.exception("reading %s failed", filename)
         return Reading(file=filename, error=f"could not read the document ({type(e).__name__}: {e})")
     try:
-        return recognize(doc, filename)
+        reading = recognize(doc, filename)
+        if getattr(doc, "ocr_pages", None):  # read by OCR (issue 12): confidences, misreads mended by sums
+            from crawler.reading.ocr import finish
+
+            reading = finish(reading, doc)
+        return reading
     except Exception as e:
         log.exception("recognizing %s failed", filename)
         return Reading(

@@ -21,10 +21,11 @@ from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 from crawler.reading.attribution import AgencyMatcher, ReportFacts, attribute
 from crawler.reading.model import Reading
-from crawler.reading.workers import Job, ReaderPool
+from crawler.reading.workers import Job, ReaderPool, default_workers
 from domain.clock import shanghai_midnight, utcnow
 from domain.config import Config
 from storage.archive import Archive
@@ -272,9 +273,11 @@ def _selected(conn: Connection, q, shas: set[str] | None, seen_since: datetime |
 # --- the two runs --------------------------------------------------------------------------------------
 
 
-def _pool(archive: Archive, processes: int | None, seconds_per_document: float | None) -> ReaderPool:
+def _pool(
+    archive: Archive, processes: int | None, seconds_per_document: float | None, ocr: object = None
+) -> ReaderPool:
     kwargs = {} if seconds_per_document is None else {"seconds_per_document": seconds_per_document}
-    return ReaderPool(archive.get, processes, **kwargs)
+    return ReaderPool(archive.get, processes, ocr=ocr, **kwargs)  # ocr: config.ocr (page cap, time budget)
 
 
 def _with_progress(
@@ -304,10 +307,52 @@ def read_pending(
         jobs = unread_jobs(conn)
     touched: set[str] = set()
     if jobs:
-        pool = _pool(archive, processes, seconds_per_document)
+        pool = _pool(archive, processes, seconds_per_document, getattr(config, "ocr", None))
         touched = store_readings(engine, _with_progress(pool.read(jobs), len(jobs), progress), stats)
         stats.timeouts, stats.crashes = pool.timeouts, pool.crashes
     stats.attributed = attribute_reports(engine, config, shas=touched, seen_since=seen_since)
+    stats.seconds = time.perf_counter() - started
+    return stats
+
+
+def read_batch(
+    engine: Engine,
+    archive: Archive,
+    config: Config,
+    shas: Sequence[str],
+    *,
+    processes: int | None = None,
+    seconds_per_document: float | None = None,
+) -> ReadStats:
+    """Read the documents ``shas`` (one job of the shared job queue: ``monitor.queue``), store the readings
+    that are new or differ, attribute the reports whose reading changed.
+
+    Safe to run twice, or beside another batch holding the same document (a job queue delivers at least
+    once; two portals may link one file): the reading of a document depends on its bytes only, and when
+    two batches insert the same reading at once the one that loses the race stores its batch again — now
+    as an update of the winner's row, or nothing where they agree.
+    """
+    started = time.perf_counter()
+    stats = ReadStats()
+    wanted = list(dict.fromkeys(shas))
+    if not wanted:
+        return stats
+    with engine.connect() as conn:
+        jobs = _distinct_jobs(conn.execute(_jobs_query().where(VERSION.c.sha256.in_(wanted))))
+    if jobs:
+        n = processes if processes is not None else min(len(jobs), default_workers())
+        pool = _pool(archive, n, seconds_per_document, getattr(config, "ocr", None))
+        results = list(pool.read(jobs))
+        stats.timeouts, stats.crashes = pool.timeouts, pool.crashes
+        try:
+            touched = store_readings(engine, results, stats)
+        except IntegrityError:
+            log.info("a reading of this batch was stored meanwhile by another reader: storing again")
+            timeouts, crashes = stats.timeouts, stats.crashes
+            stats = ReadStats(timeouts=timeouts, crashes=crashes)
+            store_readings(engine, results, stats)
+            touched = {job.sha256 for job, _ in results}
+        stats.attributed = attribute_reports(engine, config, shas=touched)
     stats.seconds = time.perf_counter() - started
     return stats
 
@@ -356,7 +401,7 @@ def reparse(
         log.info("resuming an interrupted reparse (%s): %d documents left", scope, len(jobs))
     touched: set[str] = set()
     if jobs:
-        pool = _pool(archive, processes, seconds_per_document)
+        pool = _pool(archive, processes, seconds_per_document, getattr(config, "ocr", None))
         touched = store_readings(engine, _with_progress(pool.read(jobs), len(jobs), progress), stats)
         stats.timeouts, stats.crashes = pool.timeouts, pool.crashes
     stats.attributed = attribute_reports(engine, config, shas=touched)

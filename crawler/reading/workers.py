@@ -73,9 +73,10 @@ def read_jobs(jobs: list[Job], load: Loader) -> list[Reading]:
     return [failed.get(i, r) for i, r in enumerate(readings)]
 
 
-def _worker_main(conn: Connection, load: Loader) -> None:
+def _worker_main(conn: Connection, load: Loader, ocr: object = None, cap: float | None = None) -> None:
     """A worker: read the tasks the parent sends until it sends None (or goes away)."""
     os.setpgid(0, 0)  # its own process group: a kill at the time cap takes LibreOffice with it
+    _configure_ocr(ocr, cap)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     while True:
         try:
@@ -86,6 +87,15 @@ def _worker_main(conn: Connection, load: Loader) -> None:
             return
         # readings travel as their table rows (lists of values, not 200 objects each): cheap to pickle
         conn.send([r.to_row("", _EPOCH) for r in read_jobs(jobs, load)])
+
+
+def _configure_ocr(ocr: object, cap: float | None) -> None:
+    """OCR's page cap and time budget (``config.ocr``) in this process, kept inside the pool's time cap
+    per document ``cap`` so that a long scan ends with the pages read, not killed (documents.ocr)."""
+    if ocr is not None or cap is not None:
+        from crawler.reading.documents.ocr import configure
+
+        configure(ocr, deadline_seconds=cap)
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -126,8 +136,10 @@ class ReaderPool:
         *,
         seconds_per_document: float = SECONDS_PER_DOCUMENT,
         task_size: int = TASK_SIZE,
+        ocr: object = None,
     ):
         self.load = load
+        self.ocr = ocr  # ``config.ocr``: OCR's page cap and time budget, set in every worker
         self.processes = default_workers() if processes is None else max(0, int(processes))
         self.seconds_per_document = seconds_per_document
         self.task_size = max(1, task_size)
@@ -137,6 +149,7 @@ class ReaderPool:
 
     def read(self, jobs: Iterable[Job]) -> Iterator[tuple[Job, Reading]]:
         if self.processes == 0:
+            _configure_ocr(self.ocr, None)  # no time cap in this process
             for task in _tasks(jobs, self.task_size):
                 yield from zip(task, read_jobs(task, self.load), strict=True)
             return
@@ -144,7 +157,8 @@ class ReaderPool:
 
     def _start(self, ctx: multiprocessing.context.BaseContext) -> _Worker:
         parent, child = ctx.Pipe()
-        process = ctx.Process(target=_worker_main, args=(child, self.load), daemon=True)
+        args = (child, self.load, self.ocr, self.seconds_per_document)
+        process = ctx.Process(target=_worker_main, args=args, daemon=True)
         process.start()
         child.close()
         return _Worker(process, parent)
