@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
-from sqlalchemy import event, inspect
+from sqlalchemy import Table, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -14,6 +14,8 @@ import storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 INITIAL_REVISION = "0001"  # the schema ``create_all`` made before migrations existed
+MIGRATION_LOCK = 74_210_031  # pg_advisory_xact_lock key (also taken by migrations/env.py)
+LOCK_TIMEOUT_SECONDS = 600  # a migration of a big database may take minutes; longer means a stuck holder
 
 
 def make_engine(url: str) -> Engine:
@@ -59,12 +61,17 @@ def init_db(engine: Engine) -> None:
     * afterwards ``create_all`` adds any table a model declares but no migration creates yet (idempotent),
       so a model added during development still works; ``tests/storage`` flags the missing migration.
 
-    Safe to call on every start, on SQLite and PostgreSQL (there under an advisory lock: see env.py).
+    Safe to call on every start, and from several processes at once (two crawls started together on a
+    fresh database): the whole of it runs under a lock — a file lock beside a SQLite database, a
+    transaction-level advisory lock on PostgreSQL — so that the second caller finds the first one's schema
+    instead of creating the same tables again.
     """
     from alembic import command
 
     cfg = alembic_config()
-    with engine.begin() as conn:
+    with _schema_lock(engine), engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
         cfg.attributes["connection"] = conn
         existing = set(inspect(conn).get_table_names())
         ours = {t.name for t in SQLModel.metadata.sorted_tables}
@@ -73,6 +80,39 @@ def init_db(engine: Engine) -> None:
             command.stamp(cfg, INITIAL_REVISION)
         command.upgrade(cfg, "head")
         SQLModel.metadata.create_all(conn)
+
+
+def _schema_lock(engine: Engine):  # noqa: ANN202
+    """A file lock beside a SQLite database file (``gkwatch.db.lock``); nothing for other databases (they
+    lock inside the transaction) or an in-memory SQLite (one process)."""
+    u = engine.url
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return nullcontext()
+    from filelock import FileLock
+
+    return FileLock(f"{u.database}.lock", timeout=LOCK_TIMEOUT_SECONDS)
+
+
+def insert_ignoring(bind, table: Table, keys: Sequence[str]):  # noqa: ANN001, ANN201
+    """``INSERT … ON CONFLICT (keys) DO NOTHING`` for the bind's database (SQLite, PostgreSQL): a row that
+    a concurrent writer inserted first is left as it is, instead of failing the transaction."""
+    if bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table).on_conflict_do_nothing(index_elements=list(keys))
+
+
+def upserting(bind, table: Table, keys: Sequence[str], columns: Sequence[str]):  # noqa: ANN001, ANN201
+    """``INSERT … ON CONFLICT (keys) DO UPDATE SET columns = excluded.columns`` for SQLite and PostgreSQL."""
+    if bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=list(keys), set_={c: getattr(stmt.excluded, c) for c in columns}
+    )
 
 
 @contextmanager

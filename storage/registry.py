@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from sqlmodel import Session, select
 
 from domain.config import Config
+from storage.db import insert_ignoring
 from storage.models import Agency, Portal
 from storage.types import utcnow
 
@@ -34,8 +35,8 @@ def sync_registry(session: Session, config: Config) -> RegistryChanges:
     for p in config.portals:
         row = session.get(Portal, p.id)
         if row is None:
-            row = Portal(id=p.id, name=p.name)
-            session.add(row)
+            _insert_unless_there(session, Portal(id=p.id, name=p.name, updated_at=now))
+            row = session.get(Portal, p.id)
         row.name, row.start_urls, row.allowed_domains = p.name, list(p.start_urls), list(p.allowed_domains)
         if p.platform:
             row.platform = p.platform
@@ -43,10 +44,11 @@ def sync_registry(session: Session, config: Config) -> RegistryChanges:
 
     changes = RegistryChanges()
     listed = {a.id for a in config.agencies}
+    new_agencies: list[dict] = []
     for a in config.agencies:
         row = session.get(Agency, a.id)
         if row is None:
-            session.add(
+            new_agencies.append(
                 Agency(
                     id=a.id,
                     name=a.name,
@@ -57,7 +59,7 @@ def sync_registry(session: Session, config: Config) -> RegistryChanges:
                     source=a.source,
                     registered_at=now,
                     last_listed_at=now,
-                )
+                ).model_dump()
             )
             changes.added.append(a.id)
             continue
@@ -69,6 +71,8 @@ def sync_registry(session: Session, config: Config) -> RegistryChanges:
             changes.reactivated.append(a.id)
         elif before != (row.name, row.aliases, row.kind, row.region, row.portal_id, row.source):
             changes.updated.append(a.id)
+    if new_agencies:  # one statement, leaving alone the rows a concurrent sync inserted first
+        session.execute(insert_ignoring(session.get_bind(), Agency.__table__, ["id"]), new_agencies)
 
     for row in session.exec(select(Agency).where(Agency.active == True)):  # noqa: E712
         if row.id not in listed and row.source != "discovered":
@@ -76,3 +80,9 @@ def sync_registry(session: Session, config: Config) -> RegistryChanges:
             changes.deactivated.append(row.id)
     session.flush()
     return changes
+
+
+def _insert_unless_there(session: Session, row: Portal) -> None:
+    """INSERT a new row now, leaving alone one that a concurrent sync (two crawls started together)
+    inserted first: a plain INSERT would fail its whole transaction with a UNIQUE violation."""
+    session.execute(insert_ignoring(session.get_bind(), Portal.__table__, ["id"]), [row.model_dump()])

@@ -14,6 +14,12 @@ from collections import deque
 from typing import Any
 
 from scrapy.core.downloader import Downloader, Slot
+from scrapy.exceptions import IgnoreRequest
+from twisted.python.failure import Failure
+
+
+class CrawlStopped(IgnoreRequest):
+    """The crawl was stopped (SIGTERM, Ctrl-C) before this request was sent: dropped, not a site's fault."""
 
 
 class StartingQueue(deque):
@@ -35,3 +41,18 @@ class PoliteDownloader(Downloader):
         if not isinstance(slot.queue, StartingQueue):
             slot.queue = StartingQueue(slot, slot.queue)
         return key, slot
+
+    def drop_queued(self) -> int:
+        """Drop every request waiting in a site's queue (not yet sent): the crawl is being stopped.
+
+        Scrapy's graceful stop waits for everything the downloader holds, and with one request at a time
+        per site and a delay, that can be minutes; the scheduler's SIGTERM would turn into its SIGKILL.
+        Transfers already under way finish; each dropped request reaches its errback as ``CrawlStopped``.
+        """
+        dropped = 0
+        for slot in self.slots.values():
+            while slot.queue:
+                request, deferred = deque.popleft(slot.queue)  # not StartingQueue's: it is not sent
+                deferred.errback(Failure(CrawlStopped(f"crawl stopped before {request.url} was requested")))
+                dropped += 1
+        return dropped

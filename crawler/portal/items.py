@@ -43,13 +43,17 @@ class Fetched:
             k.decode("latin-1"): b", ".join(v).decode("latin-1", "replace")
             for k, v in response.headers.items()
         }
-        return cls(
+        fetched = cls(
             url=urls[0] if urls else response.url,
             final_url=response.url,
             status=response.status,
             headers=headers,
             body=response.body,
         )
+        digest = request.meta.get("gkwatch_sha256") if request is not None else None
+        if digest is not None:  # hashed already on the way in (UnchangedMiddleware)
+            fetched.__dict__["sha256"] = digest
+        return fetched
 
 
 @dataclass
@@ -80,6 +84,10 @@ class ReportItem:
     attachment_urls: list[str] = field(default_factory=list)
     problem_kind: str | None = None  # set when the document could not be fetched
     problem_detail: str = ""
+    page_unchanged: bool = False  # the page answered 304: what it says is what it said before
+    # More responses archived with the report: a report published as page images keeps each image here
+    # (its ``document`` is their bundle, crawler/portal/images.py).
+    evidence: list[Fetched] = field(default_factory=list)
 
     @property
     def document_is_attachment(self) -> bool:
@@ -95,3 +103,50 @@ class ProblemItem:
     url: str
     detail: str = ""
     agency_id: str | None = None
+
+
+@dataclass
+class Known:
+    """What earlier crawls stored about a URL: its validators, when it was last confirmed, and — for a
+    report's own URL — whether the report stands fine (a current version, no crawl problem) and which URL
+    is its document."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    checked_at: datetime | None = None
+    sha256: str | None = None
+    report_ok: bool = False
+    document_url: str | None = None
+
+
+@dataclass
+class Revalidated:
+    """The document at ``url`` is still there, unchanged: a conditional request answered 304 Not Modified,
+    or a 200 brought the very bytes archived last time.
+
+    Stored as a ``Fetch`` (status 304 or 200) naming the archived bytes it confirms — evidence without a new
+    body — and the report's ``last_seen`` advances.
+    """
+
+    portal_id: str
+    url: str  # the URL asked (a report page or an attachment)
+    report_url: str  # the report it stands for
+    response: Fetched  # status 304, its headers, no body
+    sha256: str | None = None  # the archived body the validators belong to
+
+
+@dataclass
+class PortalReadItem:
+    """A crawl run's read of one portal's listing: begun (``finished_at`` None) or ended (``storage.models.
+    PortalRead``). ``after_items`` is how many items of that portal the spider had yielded when the read
+    ended: the row is written only after all of them (its listing snapshots first, then the verdict)."""
+
+    portal_id: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    complete: bool = False
+    listing_pages: int = 0
+    failed_pages: int = 0
+    report_links: int = 0
+    end_reason: str | None = None
+    after_items: int = 0

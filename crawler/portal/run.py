@@ -1,16 +1,20 @@
-"""The portal stage of ``gkwatch crawl``: sync the registry, open a CrawlRun, run the portal spider in this
-process, summarize. (``monitor.commands`` then reads the new documents and checks.)
+"""The portal stage of ``gkwatch crawl``: sync the registry, open a CrawlRun (portals locked, heartbeat
+beating), run the portal spider in this process, summarize. (``monitor.commands`` then reads the new
+documents and checks.)
 
-Problems found on portals are records, not failures; a crawl that did not finish (SIGTERM, Ctrl-C, a
-crash) exits non-zero and its run says ``interrupted`` or ``failed``. A Twisted reactor cannot be
-restarted, so a long-lived scheduler runs each crawl as a ``gkwatch crawl`` subprocess.
+Problems found on portals are records, not failures (exit 0): a blocked portal, a bound reached — each
+portal's ``PortalRead`` says whether its listing was read completely. A crawl that did not finish
+(SIGTERM from the scheduler's timeout, Ctrl-C, a crash) exits non-zero, says ``crawl interrupted``, and
+every portal it had not finished is recorded as read incompletely (``interrupted``); one killed outright
+(SIGKILL) leaves its reads unfinished and its heartbeat stops: ``storage.crawl_state`` tells it dead.
+A Twisted reactor cannot be restarted, so a long-lived scheduler runs each crawl as a ``gkwatch crawl``
+subprocess.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import socket
+import signal
 import sys
 import time
 from collections import Counter
@@ -24,14 +28,14 @@ from scrapy.settings import Settings
 from sqlmodel import select
 
 from crawler.portal import settings as crawler_settings
+from crawler.portal.downloader import PoliteDownloader
 from crawler.portal.items import ListingItem, ProblemItem, ReportItem
+from crawler.portal.runs import RunHandle, close_run, open_run
 from crawler.portal.settings import settings_from_config
 from crawler.portal.spiders.portal import PortalSpider, select_portals
 from domain.config import Config, ConfigError
 from storage.db import init_db, make_engine, session_scope
-from storage.models import CrawlProblem, CrawlRun, Fetch
-from storage.registry import sync_registry
-from storage.types import utcnow
+from storage.models import CrawlProblem, Fetch, PortalRead
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +46,9 @@ SUMMARY_KEYS = (
     ("reports_seen", "reports seen"),
     ("reports_new", "reports new"),
     ("reports_changed", "reports changed"),
+    ("revalidated", "unchanged (304 to a conditional request)"),
+    ("unchanged", "unchanged (the same bytes as last time)"),
+    ("reports_known", "known, confirmed recently: not asked again"),
 )
 
 
@@ -49,6 +56,10 @@ def build_settings(config: Config) -> Settings:
     s = Settings()
     s.setmodule(crawler_settings, priority="project")
     s.setdict(settings_from_config(config), priority="cmdline")
+    if sys.stderr.isatty() and "log_level" not in config.crawl.model_fields_set:
+        # On a terminal the progress line says what is happening: Scrapy's INFO lines would bury it.
+        # Warnings and errors still show (above it); ``crawl.log_level: INFO`` brings the rest back.
+        s.set("LOG_LEVEL", "WARNING", priority="cmdline")
     return s
 
 
@@ -144,12 +155,28 @@ def run_stats(stats: dict) -> dict:
 
 
 def summary_lines(
-    stats: dict, portals: int, unread: dict[str, list[str]] | None = None, status: str = "finished"
+    stats: dict,
+    portals: int,
+    unread: dict[str, list[str]] | None = None,
+    status: str = "finished",
+    reads: dict[str, tuple[bool, str | None]] | None = None,
 ) -> list[str]:
-    """The end-of-crawl summary; ``unread`` names the portals of which no page could be read, and why."""
+    """The end-of-crawl summary; ``unread`` names the portals of which no page could be read, and why;
+    ``reads`` each portal's read of its listing in this run: (complete, end reason)."""
     get = {k[len("gkwatch/") :]: v for k, v in stats.items() if k.startswith("gkwatch/")}
     lines = [f"crawl {status}: {portals} portal(s)"]
     lines += [f"  {label}: {get.get(key, 0)}" for key, label in SUMMARY_KEYS]
+    if reads is not None:
+        complete = [p for p, (ok, _) in reads.items() if ok]
+        lines.append(f"  listings read completely: {len(complete)} of {portals} portal(s)")
+        short = {p: reason for p, (ok, reason) in reads.items() if not ok}
+        parts = [f"{p} ({reason or 'unfinished'})" for p, reason in sorted(short.items())]
+        if portals > len(reads):
+            parts.append(f"{portals - len(reads)} not begun")
+        if parts:
+            lines.append(
+                "  listings NOT read completely (no missing verdict rests on them): " + ", ".join(parts)
+            )
     problems = {k[len("problems_") :]: v for k, v in get.items() if k.startswith("problems_")}
     if problems:
         lines.append("  problems: " + ", ".join(f"{k} {v}" for k, v in sorted(problems.items())))
@@ -181,30 +208,71 @@ def unread_portals(engine, run_id: int, portal_ids: Sequence[str]) -> dict[str, 
     return {p: sorted(kinds.get(p, ())) for p in portal_ids if p not in read}
 
 
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this pid exists (one we may not signal counts as alive)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def portal_reads(engine, run_id: int) -> dict[str, tuple[bool, str | None]]:  # noqa: ANN001
+    """Each portal's read in this run: (complete, end reason)."""
+    with session_scope(engine) as s:
+        rows = s.exec(
+            select(PortalRead.portal_id, PortalRead.complete, PortalRead.end_reason).where(
+                PortalRead.run_id == run_id
+            )
+        ).all()
+    return {p: (bool(ok), reason) for p, ok, reason in rows}
 
 
-def mark_dead_runs(session) -> list[int]:  # noqa: ANN001
-    """Runs left "running" by a crawl that was killed (SIGKILL, power cut) on this host become "interrupted".
+class _Process(CrawlerProcess):
+    """Scrapy's process, stopping promptly: on the first SIGTERM/SIGINT the spider learns it is being
+    stopped (a portal whose requests end from now on was cut short, not finished) and the requests still
+    queued for each site are dropped instead of being fetched one by one before the crawl can close."""
 
-    A run records its pid and host when it starts; one whose process no longer exists cannot finish.
+    def _log_shutdown(self, signum: int) -> None:  # runs in the reactor thread, before the graceful stop
+        super()._log_shutdown(signum)
+        for crawler in self.crawlers:
+            if crawler.spider is not None:
+                crawler.spider.stopping = True
+            downloader = getattr(crawler.engine, "downloader", None)
+            if isinstance(downloader, PoliteDownloader):
+                n = downloader.drop_queued()
+                log.info("crawl stopping: %d queued request(s) dropped", n)
+
+
+class Terminated(BaseException):
+    """SIGTERM before or after the spider runs (Scrapy handles it while the spider runs)."""
+
+
+class _Signals:
+    """SIGTERM and SIGINT for the whole portal stage, Scrapy's own handlers aside.
+
+    Outside the crawl proper (database set-up, closing the run) SIGTERM raises ``Terminated`` — or, while
+    the run is being closed, is only noted — so that the run ends ``interrupted`` and the exit status is
+    non-zero instead of the process vanishing with its run still ``running``. Scrapy installs its own
+    handlers when its reactor starts and leaves them behind when it stops (a SIGTERM then would reach a
+    stopped reactor and be lost): the handlers found on entry are put back on exit.
     """
-    host = socket.gethostname()
-    dead = []
-    for run in session.exec(select(CrawlRun).where(CrawlRun.status == "running")):
-        pid = (run.stats or {}).get("pid")
-        if isinstance(pid, int) and (run.stats or {}).get("host") == host and not pid_alive(pid):
-            run.status = "interrupted"
-            dead.append(run.id)
-    return dead
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self.raising = True
+        self._saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def __enter__(self) -> _Signals:
+        for sig in self._saved:
+            signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:  # noqa: ANN001
+        self.received = signum
+        if self.raising:
+            raise KeyboardInterrupt if signum == signal.SIGINT else Terminated()
+
+    def ours_again(self, *, raising: bool) -> None:
+        """Take the signals back from Scrapy (after its reactor stopped)."""
+        self.raising = raising
+        for sig in self._saved:
+            signal.signal(sig, self._handle)
+
+    def __exit__(self, *exc) -> None:  # noqa: ANN002
+        for sig, handler in self._saved.items():
+            signal.signal(sig, handler)
 
 
 @dataclass
@@ -231,49 +299,62 @@ def run_crawl(config: Config, agency_ids: Sequence[str] = (), portal_ids: Sequen
         print("gkwatch crawl: no portals configured", file=sys.stderr)
         return CrawlOutcome(0, status="finished")
     engine = make_engine(config.database_url)
-    init_db(engine)
-    with session_scope(engine) as s:
-        sync_registry(s, config)
-        mark_dead_runs(s)
-        run = CrawlRun(
-            portal_ids=[p.id for p in portals], stats={"pid": os.getpid(), "host": socket.gethostname()}
-        )
-        s.add(run)
-        s.flush()
-        run_id, started_at = run.id, run.started_at
+    try:
+        with _Signals() as caught:
+            try:
+                init_db(engine)
+                run = open_run(engine, config, [p.id for p in portals])
+            except (Terminated, KeyboardInterrupt):
+                print("crawl interrupted: stopped before it began", file=sys.stderr)
+                return CrawlOutcome(1, status="interrupted")
+            return _crawl(config, engine, run, portals, caught)
+    finally:
+        engine.dispose()
 
-    process = CrawlerProcess(build_settings(config))
-    crawler = process.create_crawler(PortalSpider)
+
+def _crawl(config: Config, engine, run: RunHandle, portals, caught: _Signals) -> CrawlOutcome:  # noqa: ANN001
+    """Run the spider of an opened run; close the run whatever happens; print the summary."""
+    crawler = None
     progress = Progress(len(portals))
-    progress.attach(crawler)
     status = "failed"
     try:
+        process = _Process(build_settings(config))
+        crawler = process.create_crawler(PortalSpider)
+        progress.attach(crawler)
         process.crawl(
-            crawler,
-            config=config,
-            portals=[p.id for p in portals],
-            run_id=run_id,
+            crawler, config=config, portals=[p.id for p in portals], run_id=run.run_id, busy=dict(run.busy)
         )
-        process.start()
+        if caught.received is None:
+            process.start()
+        caught.ours_again(raising=False)
         reason = crawler.stats.get_value("finish_reason") if crawler.stats else None
+        spider = crawler.spider
+        unfinished = spider.tracker.unfinished() if spider is not None else []
         # No finish reason: the spider never ran (a broken setting, a crash at start-up).
-        status = "failed" if reason is None else "finished" if reason == "finished" else "interrupted"
-    except KeyboardInterrupt:
+        if reason is None:
+            status = "interrupted" if caught.received is not None else "failed"
+        elif reason != "finished" or unfinished or caught.received is not None:
+            status = "interrupted"
+        else:
+            status = "finished"
+    except (KeyboardInterrupt, Terminated):
         status = "interrupted"
     finally:
-        stats = crawler.stats.get_stats() if crawler.stats else {}
-        with session_scope(engine) as s:
-            row = s.get(CrawlRun, run_id)
-            if row is not None:
-                row.status = status
-                row.finished_at = utcnow()
-                row.stats = run_stats(stats)
+        caught.ours_again(raising=False)
+        stats = crawler.stats.get_stats() if crawler is not None and crawler.stats else {}
+        close_run(run, status, run_stats(stats))
         progress.show(final=True)
         progress.detach()
-    unread = unread_portals(engine, run_id, [p.id for p in portals]) if status != "failed" else None
-    for line in summary_lines(stats, len(portals), unread, status):
+    reads = portal_reads(engine, run.run_id)
+    unread = unread_portals(engine, run.run_id, [p.id for p in portals if p.id not in run.busy])
+    for line in summary_lines(stats, len(portals), unread if status != "failed" else None, status, reads):
         print(line, file=sys.stderr)
-    engine.dispose()
+    if run.busy:
+        print(
+            "  skipped, being crawled by another run: "
+            + ", ".join(f"{p} (run {r})" for p, r in sorted(run.busy.items())),
+            file=sys.stderr,
+        )
     if status == "failed" or stats.get("log_count/CRITICAL"):
-        return CrawlOutcome(1, run_id, started_at, "failed")
-    return CrawlOutcome(0 if status == "finished" else 1, run_id, started_at, status)
+        return CrawlOutcome(1, run.run_id, run.started_at, "failed")
+    return CrawlOutcome(0 if status == "finished" else 1, run.run_id, run.started_at, status)

@@ -7,9 +7,10 @@ remote-control / telnet consoles of Scrapy 2.19 off (they would open local code-
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+from crawler.portal.bounds import crawl_value
 
 if TYPE_CHECKING:
     from domain.config import Config
@@ -24,7 +25,7 @@ COOKIES_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 
-CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS = 16  # sites at once: ``crawl.concurrent_sites``
 CONCURRENT_REQUESTS_PER_DOMAIN = 1
 # Scrapy's own downloader lets a burst of requests queued at once through to one site together.
 DOWNLOADER = "crawler.portal.downloader.PoliteDownloader"
@@ -42,14 +43,24 @@ RETRY_TIMES = 2
 # 429 is a block ("slow down"), recorded and respected, not retried into.
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408]
 REDIRECT_MAX_TIMES = 10
-DEPTH_LIMIT = 8
+# Shell pages (meta refresh, ``location.href = …``) are followed by the spider itself
+# (``platforms.base.redirect_target``), which sees where they lead: off the portal or in a loop, the link
+# is recorded as a problem instead of being dropped silently by Scrapy's offsite filter or dupefilter.
+METAREFRESH_ENABLED = False
+# No depth limit: it bounds neither a branching trap nor a page of 100,000 links, and silently cut a
+# listing paged by "下一页" links after 8 pages. The bounds are per portal (crawler.portal.bounds) and
+# each one reached is recorded.
+DEPTH_LIMIT = 0
 
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.portal.middlewares.PortalRobotsMiddleware": 100,
-    # process_response runs from high to low: charset first, then block detection, before retries.
+    "crawler.portal.middlewares.PortalBoundsMiddleware": 120,
+    # process_response runs from high to low: decompression (Scrapy's, 590), then the same-bytes check,
+    # charset, block detection, before retries (550).
     "crawler.portal.middlewares.BlockDetectionMiddleware": 560,
-    "crawler.portal.middlewares.CharsetMiddleware": 590,
+    "crawler.portal.middlewares.CharsetMiddleware": 580,
+    "crawler.portal.middlewares.UnchangedMiddleware": 585,
     # above RedirectMiddleware (600): sees the 3xx before it is followed.
     "crawler.portal.middlewares.OffsiteRedirectMiddleware": 610,
 }
@@ -61,16 +72,42 @@ EXTENSIONS = {
 SPIDER_MIDDLEWARES = {"crawler.portal.middlewares.CallbackErrorMiddleware": 950}
 ITEM_PIPELINES = {"crawler.portal.pipelines.StorePipeline": 300}
 
-# Worker processes parsing the fetched documents (crawler.reading.workers): empty = cores - 1 (at least 1),
-# 0 = in a thread of the crawl process.
-GKWATCH_PARSE_PROCESSES = os.environ.get("GKWATCH_PARSE_PROCESSES") or None
-
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"
 
 
 def host_of(url: str) -> str:
     return urlsplit(url).hostname or ""
+
+
+def url_in_domains(url: str, domains: list[str]) -> bool:
+    """Whether a URL lies in one of a portal's domains: its host or a subdomain of it, on any port — or,
+    for an entry that names a port (``127.0.0.1:8080``), that host on that port."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    for entry in domains:
+        d = entry.strip().lower()
+        name, _, port = d.rpartition(":") if d.count(":") == 1 else ("", "", "")
+        if name and port.isdigit():
+            try:
+                url_port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+            except ValueError:
+                return False
+            if (host == name or host.endswith("." + name)) and url_port == int(port):
+                return True
+        elif host == d or host.endswith("." + d):
+            return True
+    return False
+
+
+def domain_names(domains: list[str]) -> list[str]:
+    """The host names of allowed_domains entries (ports dropped): what Scrapy's offsite filter accepts."""
+    out = []
+    for entry in domains:
+        d = entry.strip().lower()
+        name, _, port = d.rpartition(":") if d.count(":") == 1 else ("", "", "")
+        out.append(name if name and port.isdigit() else d)
+    return out
 
 
 def settings_from_config(config: Config) -> dict:
@@ -91,7 +128,8 @@ def settings_from_config(config: Config) -> dict:
         "DOWNLOAD_DELAY": delay,
         "AUTOTHROTTLE_START_DELAY": max(delay, 0.0),
         "DOWNLOAD_TIMEOUT": float(crawl.timeout_seconds),
-        "DOWNLOAD_MAXSIZE": int(crawl.max_attachment_bytes),
+        "DOWNLOAD_MAXSIZE": int(crawl_value(crawl, "max_document_bytes")),
+        "CONCURRENT_REQUESTS": int(crawl_value(crawl, "concurrent_sites")),
         "RETRY_TIMES": int(crawl.retries),
         "DOWNLOAD_SLOTS": slots,
         "LOG_LEVEL": str(crawl.log_level).upper(),

@@ -41,12 +41,22 @@ class Agency(SQLModel, table=True):
 
 
 class CrawlRun(SQLModel, table=True):
+    """One ``gkwatch crawl`` (or ``scrapy crawl portal``) process.
+
+    While it runs it beats: ``heartbeat_at`` is renewed every ``storage.crawl_state.HEARTBEAT_SECONDS``.
+    A run still ``running`` whose heartbeat is older than ``STALE_AFTER`` (or whose process is gone, on
+    this host) is dead — killed, or its machine lost — whoever looks (``storage.crawl_state``).
+    """
+
     id: int | None = Field(default=None, primary_key=True)
     started_at: datetime = _utc(nullable=False)
     finished_at: datetime | None = _utc()
     portal_ids: list[str] = _json()
     status: str = "running"  # running | finished | failed | interrupted
     stats: dict = _json(dict)
+    host: str | None = None  # the machine and process that run it: a dead one is recognized by them …
+    pid: int | None = None
+    heartbeat_at: datetime | None = _utc()  # … and, from anywhere, by a heartbeat that stopped
 
 
 class PortalRead(SQLModel, table=True):
@@ -72,9 +82,43 @@ class PortalRead(SQLModel, table=True):
     listing_pages: int = 0  # listing pages read fine
     failed_pages: int = 0  # listing pages that could not be read
     report_links: int = 0  # report links the listing showed
-    end_reason: str | None = (
-        None  # finished | interrupted | limit | listing_failed | unreachable | blocked | robots
-    )
+    # finished | interrupted | limit | listing_failed | unreachable | blocked | robots | busy (another run
+    # held the portal's lock: not read by this run)
+    end_reason: str | None = None
+
+
+class PortalLock(SQLModel, table=True):
+    """One crawl per portal at a time: the run reading a portal holds its row (``storage.crawl_state``).
+
+    Taken when a run starts (a run that finds a portal locked by a live run skips it and says so), renewed
+    by the holder's heartbeat, released when it ends; a dead holder's lock (heartbeat stale, or its
+    process gone on this host) is taken over.
+    """
+
+    portal_id: str = Field(primary_key=True)
+    run_id: int
+    host: str = ""
+    pid: int = 0
+    acquired_at: datetime = _utc(nullable=False)
+    heartbeat_at: datetime = _utc(nullable=False)
+
+
+class UrlState(SQLModel, table=True):
+    """What the last full fetch of a report page or attachment returned, for conditional requests.
+
+    A later sweep asks with ``If-None-Match`` / ``If-Modified-Since``; a 304 proves the document is still
+    there unchanged (``checked_at`` advances, and the report's ``last_seen``) without its body. Known URLs
+    checked recently are not asked again before ``crawl.revalidate_known_after_days``.
+    """
+
+    url: str = Field(primary_key=True)
+    portal_id: str = Field(index=True)
+    etag: str | None = None
+    last_modified: str | None = None
+    sha256: str | None = None  # of the body the validators belong to
+    size: int = 0
+    fetched_at: datetime = _utc(nullable=False)  # last 200 with a body
+    checked_at: datetime = _utc(nullable=False)  # last 200 or 304
 
 
 class Fetch(SQLModel, table=True):
@@ -102,6 +146,7 @@ class ListingSnapshot(SQLModel, table=True):
     fetched_at: datetime = _utc(nullable=False, index=True)
     sha256: str | None = None
     report_urls: list[str] = _json()
+    run_id: int | None = Field(default=None, index=True)  # the crawl run whose PortalRead it belongs to
 
 
 class Report(SQLModel, table=True):

@@ -43,6 +43,11 @@ def test_settings_are_polite_and_follow_the_config(tmp_path):
     assert 429 not in s.getlist("RETRY_HTTP_CODES")  # a "slow down" is respected, not retried into
     off = build_settings(_config(tmp_path, delay_seconds=0))
     assert not off.getbool("AUTOTHROTTLE_ENABLED") and off.getfloat("DOWNLOAD_DELAY") == 0
+    # sites at once is a config key; one request at a time per site is not
+    wide = build_settings(_config(tmp_path, concurrent_sites=40, max_document_bytes=5000))
+    assert wide.getint("CONCURRENT_REQUESTS") == 40 and wide.getint("CONCURRENT_REQUESTS_PER_DOMAIN") == 1
+    assert wide.getint("DOWNLOAD_MAXSIZE") == 5000 and s.getint("CONCURRENT_REQUESTS") == 16
+    assert s.getint("DEPTH_LIMIT") == 0 and not s.getbool("METAREFRESH_ENABLED")  # the spider's own bounds
 
 
 def test_portal_selection_by_portal_or_agency(tmp_path):

@@ -87,7 +87,10 @@ def test_problems_are_recorded_by_kind(crawled):
         assert reps[u[key]].crawl_problem == "unreachable"  # the report the listing showed is kept
     assert "allowed_domains" in by_url[u["外跳局"]].detail
     assert "HTTP 500" in by_url[u["故障局"]].detail
-    assert by_url[u["巨大局"]].kind == "parse_failed" and "cap" in by_url[u["巨大局"]].detail
+    # a document over crawl.max_document_bytes: a bound reached, on that report only
+    huge = by_url[u["巨大局"]]
+    assert huge.kind == "limit" and "crawl.max_document_bytes = 2000000" in huge.detail
+    assert reps[u["巨大局"]].crawl_problem == "limit"
     assert not any(p.portal_id == "zichuan" for p in probs)
 
 

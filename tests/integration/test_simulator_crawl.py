@@ -131,7 +131,13 @@ def test_problems_by_kind_for_blocked_robots_and_faults(sim_crawl):
     kinds = {(p.portal_id, p.kind) for p in probs}
     assert ("tongjiang", "blocked") in kinds and ("fuyuan", "robots") in kinds
     fault_details = " | ".join(p.detail for p in probs if p.portal_id == "fujin")
-    for needle in ("Timeout", "ConnectionLost", "DataLoss", "allowed_domains", "larger than the cap"):
+    for needle in (
+        "Timeout",
+        "ConnectionLost",
+        "DataLoss",
+        "allowed_domains",
+        "larger than crawl.max_document_bytes",
+    ):
         assert needle in fault_details, needle
     assert not {p.portal_id for p in probs} & {"zichuan", "linzi", "hecheng"}  # healthy portals: no trouble
 

@@ -30,7 +30,8 @@ _YEAR_ONLY = re.compile(r"^\s*((?:19|20)\d{2})\s*年?度?\s*(?:年报|年度报�
 _DATE = re.compile(
     r"((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:\s+(\d{1,2}):(\d{2}))?"
 )
-_VISIBLE_DATE = re.compile(r"(?:发布日期|发布时间|发表日期|发表时间|日期)\s*[:：]?\s*" + _DATE.pattern)
+# 日期 covers 发布日期 / 成文日期 …, 时间 covers 发布时间 and the bare "时间：2022-02-08 16:34" of TRS pages
+_VISIBLE_DATE = re.compile(r"(?:日期|时间)\s*[:：]?\s*" + _DATE.pattern)
 _JS_REDIRECT = re.compile(
     r"""(?:window\.|self\.|top\.|document\.)?location(?:\.href)?\s*(?:=|\.replace\(|\.assign\()\s*["']([^"']+)["']"""
 )
@@ -59,6 +60,7 @@ class Listing:
     reports: list[Link] = field(default_factory=list)
     pages: list[str] = field(default_factory=list)  # pagination, data-proxy pages: same column
     columns: list[Link] = field(default_factory=list)  # sub-columns (per year, per department)
+    truncated: bool = False  # the page held more links than ``max_links``: those after were not read
 
 
 @dataclass
@@ -83,7 +85,9 @@ class Platform:
     def detect(self, url: str, text: str) -> bool:
         raise NotImplementedError
 
-    def listing(self, url: str, text: str) -> Listing:
+    def listing(self, url: str, text: str, max_links: int | None = None) -> Listing:
+        """Report links, pagination and sub-columns of a listing page; at most ``max_links`` links are
+        read (a page of 100,000 links is cut there, and says so: ``Listing.truncated``)."""
         raise NotImplementedError
 
     def article(self, url: str, text: str) -> Article:
@@ -115,6 +119,41 @@ def parse_html(text: str):
 
 
 _last_parsed: list = [None, None]  # (text, tree) of the page parsed last
+
+BOUNDED_PARSE_CHARS = 1_000_000  # pages longer than this are parsed only as far as the links wanted
+_CHUNK = 256 * 1024
+
+
+def parse_listing_html(text: str, max_links: int | None):  # noqa: ANN201
+    """The tree of a listing page, parsed only as far as its first ``max_links + 1`` links when it is large.
+
+    A page of 100,000 links would become a tree of half a million elements only for all but the first
+    thousand links to be cut off (``max_links_per_listing_page``); fed to the parser in chunks, the page
+    stops being parsed once one link more than wanted has been seen (so that the cut is still noticed).
+    The tree is remembered like ``parse_html``'s, so the platform reading the page gets this one.
+    """
+    if max_links is None or len(text) <= BOUNDED_PARSE_CHARS:
+        return parse_html(text)
+    last_text, last_tree = _last_parsed
+    if text is last_text:
+        return last_tree
+    source = _XML_DECLARATION.sub("", text, count=1)
+    parser = etree.HTMLPullParser(events=("end",), tag="a")
+    parser.set_element_class_lookup(lxml_html.HtmlElementClassLookup())
+    seen = 0
+    for start in range(0, len(source), _CHUNK):
+        parser.feed(source[start : start + _CHUNK])
+        seen += sum(1 for _ in parser.read_events())
+        if seen > max_links:
+            break
+    try:
+        tree = parser.close()
+    except etree.XMLSyntaxError:
+        tree = None
+    if tree is None:
+        tree = lxml_html.fromstring("<html></html>")
+    _last_parsed[:] = [text, tree]
+    return tree
 
 
 def clean(s: str | None) -> str:
@@ -190,17 +229,30 @@ def redirect_target(url: str, text: str) -> str | None:
     return None
 
 
-def links(url: str, tree, *, only=None, with_dates: bool = True, hint=None) -> list[Link]:  # noqa: ANN001
+class Links(list):
+    """The links read from a page; ``truncated`` when the page had more than the limit asked for."""
+
+    truncated = False
+
+
+def links(url: str, tree, *, only=None, with_dates: bool = True, hint=None, limit=None) -> Links:  # noqa: ANN001
     """Every <a href> of a page, absolute, with its text and the date printed beside it.
 
     ``only`` filters absolute URLs before the (costlier) text and date are read; ``hint``, a regex every
     raw href that ``only`` accepts matches, skips most links before they are even made absolute.
+    ``limit``: at most this many hrefs are read; a page with more comes back ``truncated``.
     """
-    out: list[Link] = []
+    out = Links()
+    seen = 0
     for a in tree.iter("a"):
         href = (a.get("href") or "").strip()
         if not href or href.startswith(("javascript:", "#", "mailto:")):
             continue
+        if limit is not None:
+            if seen >= limit:
+                out.truncated = True
+                break
+            seen += 1
         if hint is not None and not hint.search(href):
             continue
         absolute = urljoin(url, href)
@@ -215,7 +267,9 @@ def links(url: str, tree, *, only=None, with_dates: bool = True, hint=None) -> l
 
 
 def date_beside(a) -> str | None:
-    """The date a listing prints next to a link: in the same <li>/<tr>, outside the link text."""
+    """The date a listing prints next to a link: in the same <li>/<tr>, outside the link text — or, where
+    the link sits in a cell of its own (``<dl><dd><a/></dd><dd>2022-02-08</dd></dl>``), in the item that
+    holds the link and nothing else linked."""
     row = a
     for _ in range(3):
         row = row.getparent()
@@ -224,8 +278,14 @@ def date_beside(a) -> str | None:
         if row.tag in ("li", "tr", "dd", "p", "div"):
             break
     own = node_text(a)
-    rest = node_text(row).replace(own, " ", 1)
-    return find_date(rest)
+    found = find_date(node_text(row).replace(own, " ", 1))
+    item = row.getparent()
+    for _ in range(2):
+        if found or item is None or sum(1 for _ in item.iter("a")) > 1:
+            break
+        found = find_date(node_text(item).replace(own, " ", 1))
+        item = item.getparent()
+    return found
 
 
 def visible_text_of(node) -> str:  # noqa: ANN001

@@ -37,9 +37,10 @@ class Generic(Platform):
     def detect(self, url: str, text: str) -> bool:
         return True
 
-    def listing(self, url: str, text: str) -> Listing:
-        found = links(url, parse_html(text))
+    def listing(self, url: str, text: str, max_links: int | None = None) -> Listing:
+        found = links(url, parse_html(text), limit=max_links)
         out = split_report_links(url, found, looks_like_article)
+        out.truncated = found.truncated
         out.pages = [
             lk.url
             for lk in found

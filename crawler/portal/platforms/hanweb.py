@@ -20,7 +20,6 @@ _TOTAL = re.compile(r"<totalrecord>\s*(\d+)\s*</totalrecord>", re.I)
 _PROXY_URL = re.compile(r"""["']([^"'\s]*dataproxy\.jsp[^"'\s]*)["']""")
 _SCRIPT_VAR = r"""['"]?{name}['"]?\s*[:=]\s*['"]?([\w/%.-]+)"""
 GROUP = 45  # records per dataproxy request, as jpage asks (3 pages of 15)
-_MAX_RECORDS = 5000
 
 
 def looks_like_article(url: str) -> bool:
@@ -61,7 +60,8 @@ def next_range(url: str, text: str) -> str | None:
         start = int(params.get("startrecord", "1"))
     except ValueError:
         return None
-    if not m or end >= min(int(m.group(1)), _MAX_RECORDS):
+    # a runaway total is bounded by the spider (crawl.max_listing_pages_per_portal), and recorded there
+    if not m or end >= int(m.group(1)):
         return None
     size = max(end - start + 1, 1)
     params.update(startrecord=str(end + 1), endrecord=str(end + size))
@@ -81,17 +81,23 @@ class Hanweb(Platform):
             "dataproxy.jsp" in url or "dataproxy.jsp" in text or bool(re.search(r"art_\d+_\d+\.html", text))
         )
 
-    def listing(self, url: str, text: str) -> Listing:
+    def listing(self, url: str, text: str, max_links: int | None = None) -> Listing:
         if "dataproxy.jsp" in url:
-            found = links(url, parse_html(records_html(text)))
+            found = links(url, parse_html(records_html(text)), limit=max_links)
             out = split_report_links(url, found, looks_like_article)
             nxt = next_range(url, text)
             out.pages = [nxt] if nxt else []
+            out.truncated = found.truncated
             return out
-        found = links(url, parse_html(text))
+        found = links(url, parse_html(text), limit=max_links)
+        truncated = found.truncated
         if _RECORD.search(text):
-            found += links(url, parse_html(records_html(text)))
+            left = None if max_links is None else max(max_links - len(found), 0)
+            records = links(url, parse_html(records_html(text)), limit=left)
+            truncated = truncated or records.truncated
+            found += records
         out = split_report_links(url, found, looks_like_article)
         first = proxy_url(url, text)
         out.pages = [first] if first else []
+        out.truncated = truncated
         return out
