@@ -15,9 +15,12 @@ of start-up and buys full isolation — a crawl that leaks memory, hangs, or cra
 and cannot take the web page down with it. ``gkwatch check`` runs the same way, keeping its memory out of
 the long-lived process and its CPU time off the event loop.
 
-Run one ``gkwatch serve`` per database: APScheduler 3 does not coordinate schedulers across processes.
-(A crawl already running elsewhere — a ``CrawlRun`` still ``running`` — is respected, and the outbox is
-safe with any number of workers.)
+APScheduler 3 does not coordinate schedulers across processes: on SQLite run one ``gkwatch serve`` per
+database. (A crawl already running elsewhere — a ``CrawlRun`` still ``running`` — is respected, and the
+outbox is safe with any number of workers.) On PostgreSQL with the job queue (``monitor.queue``), any number
+of ``serve`` may run: one holds the scheduler lock and acts, the others stand by; its dispatcher is then
+``monitor.queue.schedule.dispatch``, which defers crawl jobs to ``gkwatch worker`` processes instead of
+crawling here.
 
 Jobs reference module-level functions and take the config *path* (the job store pickles references and
 arguments; a path stays valid across restarts, a loaded ``Config`` would go stale).
@@ -58,6 +61,7 @@ from sqlmodel import select
 
 from domain.clock import SHANGHAI, as_utc, shanghai_date
 from domain.config import Config, ScheduleSettings, load_config
+from storage.crawl_state import crawls_in_progress, mark_dead_runs
 from storage.db import init_db, make_engine, session_scope
 from storage.models import AgencyYearStatus, CrawlRun
 from storage.types import utcnow
@@ -119,15 +123,13 @@ def db_facts(config: Config, now: datetime, s: ScheduleSettings) -> DbFacts:
     try:
         init_db(engine)
         with session_scope(engine) as session:
+            mark_dead_runs(session, now)  # a crawl killed outright (SIGKILL, a lost machine) is not "running"
             last = session.exec(select(func.max(CrawlRun.started_at))).one()
-            cutoff = now - timedelta(minutes=s.crawl_timeout_minutes)
-            running = session.exec(
-                select(CrawlRun.id).where(CrawlRun.status == "running").where(CrawlRun.started_at > cutoff)
-            ).first()
+            running = crawls_in_progress(session, now)  # alive: its heartbeat still beats
             checked = session.exec(select(func.max(AgencyYearStatus.computed_at))).one()
     finally:
         engine.dispose()
-    return DbFacts(as_utc(last), running is not None, as_utc(checked))
+    return DbFacts(as_utc(last), bool(running), as_utc(checked))
 
 
 async def run_gkwatch(args: list[str], timeout_s: float) -> int:
@@ -184,8 +186,10 @@ def deliver_due(config_path: str) -> int:
         engine.dispose()
 
 
-async def run_cycle(config_path: str, crawl: bool = True) -> dict[str, Any]:
-    """Crawl (optionally), check, queue and deliver mail.
+async def run_cycle(
+    config_path: str, crawl: bool = True, portal_ids: list[str] | None = None
+) -> dict[str, Any]:
+    """Crawl (optionally; every portal, or ``portal_ids`` only), check, queue and deliver mail.
 
     ``gkwatch crawl`` reads and checks what it fetched itself; a separate check runs only when there was no
     crawl, or the crawl was stopped before it could check (its timeout). A crawl already running anywhere
@@ -205,7 +209,10 @@ async def run_cycle(config_path: str, crawl: bool = True) -> dict[str, Any]:
             log.info("a crawl is already running; not starting another")
             out["crawl"] = "busy"
         else:
-            out["crawl"] = await run_gkwatch(["crawl", "--config", config_path], s.crawl_timeout_minutes * 60)
+            only = [arg for p in portal_ids or () for arg in ("--portal", p)]
+            out["crawl"] = await run_gkwatch(
+                ["crawl", "--config", config_path, *only], s.crawl_timeout_minutes * 60
+            )
             checked = out["crawl"] in (0, 1)  # finished, or interrupted after reading and checking
     if not checked:
         out["check"] = await run_gkwatch(["check", "--config", config_path], s.check_timeout_minutes * 60)
@@ -249,10 +256,13 @@ def build_scheduler(config: Config) -> AsyncIOScheduler:
     )
 
 
+DISPATCH_REF = f"{__name__}:dispatch"
+
+
 def _ensure_job(
     scheduler: AsyncIOScheduler,
     job_id: str,
-    func_name: str,
+    func_ref: str,
     trigger: IntervalTrigger,
     config_path: str,
     first_in: float,
@@ -262,7 +272,6 @@ def _ensure_job(
     The function is given by textual reference (``monitor.scheduler:dispatch``): that is what the job
     store pickles, and it is resolved again whenever the job is loaded.
     """
-    func_ref = f"{__name__}:{func_name}"
     existing = scheduler.get_job(job_id, jobstore="default")
     if (
         existing is not None
@@ -283,32 +292,39 @@ def _ensure_job(
     )
 
 
-def install_jobs(scheduler: AsyncIOScheduler, config: Config) -> None:
-    """The two persistent jobs: the hourly dispatcher and the frequent outbox retry."""
+def install_jobs(scheduler: AsyncIOScheduler, config: Config, dispatch_ref: str = DISPATCH_REF) -> None:
+    """The two persistent jobs: the hourly dispatcher and the frequent outbox retry.
+
+    ``dispatch_ref``: the dispatcher's function (the service names the job queue's when workers crawl)."""
     s = schedule_settings(config)
     config_path = str(Path(config.path).resolve())
     _ensure_job(
         scheduler,
         DISPATCH_JOB,
-        "dispatch",
+        dispatch_ref,
         IntervalTrigger(minutes=s.dispatch_every_minutes),
         config_path,
         s.first_dispatch_seconds,
     )
     _ensure_job(
-        scheduler, OUTBOX_JOB, "deliver_due", IntervalTrigger(minutes=s.outbox_every_minutes), config_path, 30
+        scheduler,
+        OUTBOX_JOB,
+        f"{__name__}:deliver_due",
+        IntervalTrigger(minutes=s.outbox_every_minutes),
+        config_path,
+        30,
     )
 
 
-def queue_crawl_now(scheduler: AsyncIOScheduler, config: Config) -> bool:
-    """Queue a crawl cycle to run right away (in memory: a restart need not replay a button press).
-    False when one is already queued or running here."""
+def queue_crawl_now(scheduler: AsyncIOScheduler, config: Config, portal_id: str | None = None) -> bool:
+    """Queue a crawl cycle to run right away (in memory: a restart need not replay a button press) — of
+    every portal, or of ``portal_id`` alone. False when one is already queued or running here."""
     if scheduler.get_job(CRAWL_NOW_JOB, jobstore="memory") is not None:
         return False
     scheduler.add_job(
         f"{__name__}:run_cycle",
         args=[str(Path(config.path).resolve())],
-        kwargs={"crawl": True},
+        kwargs={"crawl": True, **({"portal_ids": [portal_id]} if portal_id else {})},
         id=CRAWL_NOW_JOB,
         jobstore="memory",
         misfire_grace_time=None,

@@ -78,7 +78,8 @@ class ReportItem:
     column: str | None = None  # the sub-column it was listed under (year, department group)
     content_source: str | None = None
     pub_meta: str | None = None
-    pub_text: str | None = None
+    pub_text: str | None = None  # the date printed on the report's own page
+    listing_date: str | None = None  # the date printed beside its link in the listing
     page: Fetched | None = None  # the report page (HTML), when there is one
     document: Fetched | None = None  # what is parsed: the attachment, or the page itself
     attachment_urls: list[str] = field(default_factory=list)

@@ -308,13 +308,13 @@ class ReportStore:
         rep["content_source"] = item.content_source or rep["content_source"]
         if item.attachment_urls:
             rep["attachment_urls"] = list(item.attachment_urls)
+        rep["listing_date"] = item.listing_date or rep["listing_date"]
         if item.page_unchanged:  # the page answered 304: its words stand; a new attachment brings its header
             if item.document is not None:
                 rep["pub_header"] = header
         elif item.page is not None or item.document is not None:  # fetched now: what it says now
             rep["pub_meta"], rep["pub_text"], rep["pub_header"] = item.pub_meta, item.pub_text, header
-        else:  # not fetched (an error): keep what an earlier fetch said, take the listing's date if new
-            rep["pub_text"] = rep["pub_text"] or item.pub_text
+        _remember_dates(rep)
 
     # --- revalidation, validators, portal reads ---
 
@@ -476,6 +476,23 @@ def _problem_row(
         "detail": (detail or "")[:2000],
         "at": utcnow(),
     }
+
+
+_DATES = ("pub_meta", "pub_text", "listing_date", "pub_header")
+
+
+def _remember_dates(rep: dict[str, Any]) -> None:
+    """Keep every set of dates the portal has printed for the report, each with when it was first seen: a
+    report re-uploaded with a new date after the deadline still has its first date on record
+    (``monitor.status.publication`` takes the earliest credible one and shows them all)."""
+    printed = {k: rep.get(k) for k in _DATES}
+    if not any(printed.values()):
+        return
+    history = list(rep.get("pub_history") or [])
+    if history and {k: history[-1].get(k) for k in _DATES} == printed:
+        return
+    history.append({**printed, "seen": utcnow().isoformat()})
+    rep["pub_history"] = history[-20:]
 
 
 def _version_row(report_id: int, doc: Fetched, fetch_id: int) -> dict[str, Any]:

@@ -110,11 +110,13 @@ def _move(session: Session, candidates: dict[Key, list[ReportFacts]], key: Key, 
     row = session.exec(select(Report).where(Report.url == url)).first()
     if row is None:
         return
-    from monitor.status.publication import publication
+    from monitor.status.publication import earliest_publication
 
-    pub = publication(
+    pub = earliest_publication(
+        row.pub_history,
         pub_meta=row.pub_meta,
         pub_text=row.pub_text,
+        listing_date=row.listing_date,
         pub_header=row.pub_header,
         first_seen=as_utc(row.first_seen),  # type: ignore[arg-type]
         report_year=key[1],

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import and_, func
@@ -14,7 +15,8 @@ from sqlmodel import Session, select
 
 from domain.clock import as_utc
 from domain.codes import BLOCKING_PROBLEMS
-from monitor.status.publication import publication
+from monitor.status import quiet
+from monitor.status.publication import earliest_publication
 from monitor.status.verdict import AgencyFacts, ListingRead, PortalReads, ReportFacts, Trouble
 from storage.models import (
     Agency,
@@ -76,6 +78,8 @@ def report_facts(
             Report.pub_meta,
             Report.pub_text,
             Report.pub_header,
+            Report.listing_date,
+            Report.pub_history,
             Report.first_seen,
             Report.crawl_problem,
             Report.current_version_id,
@@ -88,12 +92,29 @@ def report_facts(
         .where(Report.year < years.stop)
     )
     troubled: list[tuple[Key, int, str]] = []
-    for agency_id, year, rid, url, meta, text, header, first_seen, problem, vid, listing, doc_url in rows:
+    for (
+        agency_id,
+        year,
+        rid,
+        url,
+        meta,
+        text,
+        header,
+        beside,
+        history,
+        first_seen,
+        problem,
+        vid,
+        listing,
+        doc_url,
+    ) in rows:
         if agency_id not in agencies:
             continue
-        pub = publication(
+        pub = earliest_publication(
+            history,
             pub_meta=meta,
             pub_text=text,
+            listing_date=beside,
             pub_header=header,
             first_seen=first_seen,
             report_year=year,
@@ -197,7 +218,77 @@ def portal_reads(
         reads = sorted(wanted.get(portal_id, {}).values(), key=lambda r: (r.started_at, r.run_id))
         shown = {run: urls for (run, p), urls in listed.items() if p == portal_id}
         out[portal_id] = PortalReads(tuple(reads), tuple(trouble.get(portal_id, ())), shown)
+    return mark_quiet(session, out, until)
+
+
+def mark_quiet(session: Session, out: dict[str, PortalReads], until: datetime) -> dict[str, PortalReads]:
+    """Complete reads that prove nothing because the portal went quiet (``monitor.status.quiet``) count as
+    incomplete, ``end_reason`` ``quiet``. Judged against each portal's recent complete reads."""
+    judged = {p: [r for r in reads.reads if r.complete] for p, reads in out.items()}
+    judged = {p: reads for p, reads in judged.items() if reads}
+    if not judged:
+        return out
+    shapes = read_shapes(session, until, judged)
+    for p in judged:
+        found = quiet.judge(shapes[p].values())
+        if found:
+            reads = out[p]
+            marked = tuple(
+                replace(r, complete=False, end_reason="quiet") if r.complete and r.run_id in found else r
+                for r in reads.reads
+            )
+            out[p] = replace(reads, reads=marked)
     return out
+
+
+def read_shapes(
+    session: Session, until: datetime, judged: dict[str, list[ListingRead]]
+) -> dict[str, dict[int, quiet.ReadShape]]:
+    """Per portal of ``judged``: its last complete reads before ``until`` and the reads ``judged`` (however
+    old: absence proofs since a due date), as ``quiet.ReadShape``; the listing pages (how many, how many
+    distinct bodies) of the judged ones."""
+    shapes: dict[str, dict[int, quiet.ReadShape]] = defaultdict(dict)
+    for chunk in chunks(sorted(judged)):
+        ranked = (
+            select(
+                PortalRead.run_id,
+                PortalRead.portal_id,
+                PortalRead.started_at,
+                PortalRead.report_links,
+                func.row_number()
+                .over(partition_by=PortalRead.portal_id, order_by=PortalRead.started_at.desc())
+                .label("rn"),
+            )
+            .where(PortalRead.complete == True, PortalRead.started_at < until)  # noqa: E712
+            .where(PortalRead.portal_id.in_(chunk))
+            .subquery()
+        )
+        for run_id, portal_id, started, links in session.exec(
+            select(ranked.c.run_id, ranked.c.portal_id, ranked.c.started_at, ranked.c.report_links).where(
+                ranked.c.rn <= 3 * quiet.HISTORY
+            )
+        ):
+            shapes[portal_id][run_id] = quiet.ReadShape(run_id, as_utc(started), links or 0)  # type: ignore[arg-type]
+    wanted = {(r.run_id, p) for p, reads in judged.items() for r in reads}
+    for p, reads in judged.items():
+        for r in reads:
+            shapes[p].setdefault(r.run_id, quiet.ReadShape(r.run_id, r.started_at, r.report_links))
+    for chunk in chunks(sorted({run for run, _ in wanted})):
+        for run_id, portal_id, n, distinct in session.exec(
+            select(
+                ListingSnapshot.run_id,
+                ListingSnapshot.portal_id,
+                func.count(),
+                func.count(func.distinct(ListingSnapshot.sha256)),
+            )
+            .where(ListingSnapshot.run_id.in_(chunk))
+            .group_by(ListingSnapshot.run_id, ListingSnapshot.portal_id)
+        ):
+            if (run_id, portal_id) in wanted:
+                shapes[portal_id][run_id] = replace(
+                    shapes[portal_id][run_id], pages=n, distinct_pages=distinct
+                )
+    return shapes
 
 
 def _listed(session: Session, reads: set[tuple[int, str]]) -> dict[tuple[int, str], frozenset[str]]:

@@ -137,3 +137,54 @@ def publication(
     if best is None:
         return Publication(None, None, printed=tuple(printed))
     return Publication(best.date, best.evidence, best.raw, best.source, tuple(printed))
+
+
+def earliest_publication(
+    history: list[dict],
+    *,
+    pub_meta: str | None,
+    pub_text: str | None,
+    listing_date: str | None,
+    pub_header: str | None,
+    first_seen: datetime,
+    report_year: int | None = None,
+    page_url: str | None = None,
+    listing_url: str | None = None,
+    document_url: str | None = None,
+) -> Publication:
+    """The earliest credible date among every set of dates the portal has printed for a report.
+
+    A report re-uploaded after the deadline with a new date keeps its first date on record (``pub_history``,
+    each set with when gkwatch first saw it — a date is credible only if it is not after that day). Every
+    printed date is shown, the ones set aside with why.
+    """
+    sets = [dict(s) for s in history or []]
+    current = {
+        "pub_meta": pub_meta,
+        "pub_text": pub_text,
+        "listing_date": listing_date,
+        "pub_header": pub_header,
+    }
+    if not sets or any(sets[-1].get(k) != v for k, v in current.items()):
+        sets.append({**current, "seen": None})
+    urls = {"page_url": page_url, "listing_url": listing_url, "document_url": document_url}
+    found: list[Publication] = []
+    for s in sets:
+        seen = datetime.fromisoformat(s["seen"]) if s.get("seen") else first_seen
+        found.append(
+            publication(
+                pub_meta=s.get("pub_meta"),
+                pub_text=s.get("pub_text"),
+                listing_date=s.get("listing_date"),
+                pub_header=s.get("pub_header"),
+                first_seen=max(seen, first_seen),
+                report_year=report_year,
+                **urls,
+            )
+        )
+    printed = tuple(dict.fromkeys(p for pub in found for p in pub.printed))
+    dated = [p for p in found if p.date is not None]
+    if not dated:
+        return Publication(None, None, printed=printed)
+    best = min(dated, key=lambda p: p.date)  # type: ignore[arg-type,return-value]
+    return Publication(best.date, best.evidence, best.quote, best.source, printed)

@@ -177,6 +177,9 @@ class Report(SQLModel, table=True):
     pub_meta: str | None = None  # raw PubDate meta
     pub_text: str | None = None  # raw visible 发布日期 / date beside the link
     pub_header: str | None = None  # raw Last-Modified of the attachment
+    listing_date: str | None = None  # raw date printed beside its link in the listing
+    # every set of dates printed for it, each with when first seen: a re-upload's new date keeps the first
+    pub_history: list = _json()
     first_seen: datetime = _utc(nullable=False)
     last_seen: datetime = _utc(nullable=False)
     last_changed: datetime | None = _utc()  # when a new version (different bytes) was first seen

@@ -275,3 +275,43 @@ def test_the_stored_table_answers_only_while_it_is_current(engine):
         assert not stored_rows_current(s, cfg, as_of)
         row = next(o for o in status_objects(s, cfg, as_of=as_of) if o["agency_id"] == "zc-zsj")
     assert row["findings"] == [] and row["inconsistent"] is False
+
+
+def test_a_report_re_uploaded_with_a_new_date_keeps_its_first(engine):
+    """Published 20 January, re-uploaded 15 February with a new PubDate: the first credible date decides, and
+    both dates are shown."""
+    from storage.models import Report
+
+    cfg = setup(engine)
+    rid = report(engine, "zc-zsj", 2020, published=date(2021, 2, 15), first_seen="2021-01-20 12:00")
+    with session_scope(engine) as s:
+        r = s.get(Report, rid)
+        r.pub_history = [
+            {"pub_meta": "2021-01-20 09:30", "pub_text": None, "listing_date": None, "pub_header": None,
+             "seen": "2021-01-20T04:00:00+00:00"},
+            {"pub_meta": "2021-02-15", "pub_text": None, "listing_date": None, "pub_header": None,
+             "seen": "2021-02-16T04:00:00+00:00"},
+        ]  # fmt: skip
+        s.add(r)
+    row = one(engine, cfg, date(2021, 3, 1))
+    assert (row.status, row.published, row.published_evidence) == ("on_time", date(2021, 1, 20), "page_meta")
+    quotes = {p["quote"] for p in row.evidence["published"]["printed"]}
+    assert quotes == {"2021-01-20 09:30", "2021-02-15"}
+
+
+def test_the_date_beside_the_link_is_the_listings_own_evidence(engine):
+    from storage.models import Report
+
+    cfg = setup(engine)
+    rid = report(engine, "zc-zsj", 2020, published=None, first_seen="2021-02-20 12:00")
+    with session_scope(engine) as s:
+        r = s.get(Report, rid)
+        r.listing_date, r.listing_url = "[2021-01-25]", "http://p1.example/list.html"
+        s.add(r)
+    row = one(engine, cfg, date(2021, 3, 1))
+    assert (row.status, row.published, row.published_evidence) == (
+        "on_time",
+        date(2021, 1, 25),
+        "listing_date",
+    )
+    assert row.evidence["published"]["source"] == "http://p1.example/list.html"

@@ -369,7 +369,7 @@ class PortalSpider(Spider):
             rctx = {
                 "column": ctx.get("column"),
                 "title": r.text or None,
-                "pub_text": r.date_text,
+                "listing_date": r.date_text,
                 "listing_url": response.url,
             }
             callback = self.parse_attachment if is_attachment(r.url) else self.parse_report_page
@@ -421,7 +421,8 @@ class PortalSpider(Spider):
             column=" / ".join(c for c in (ctx.get("column"), article.column_name) if c) or None,
             content_source=article.content_source,
             pub_meta=article.pub_meta,
-            pub_text=article.pub_text or ctx.get("pub_text"),
+            pub_text=article.pub_text,
+            listing_date=ctx.get("listing_date"),
             page=page,
             attachment_urls=[a.url for a in article.attachments],
         )
@@ -496,7 +497,7 @@ class PortalSpider(Spider):
                     title=ctx.get("title"),
                     link_text=ctx.get("title"),
                     column=ctx.get("column"),
-                    pub_text=ctx.get("pub_text"),
+                    listing_date=ctx.get("listing_date"),
                     attachment_urls=[doc.url],
                 )
         item.document = doc
@@ -528,7 +529,7 @@ class PortalSpider(Spider):
             title=ctx.get("title"),
             link_text=ctx.get("title"),
             column=ctx.get("column"),
-            pub_text=ctx.get("pub_text"),
+            listing_date=ctx.get("listing_date"),
             problem_kind=kind,
             problem_detail=detail,
             page_unchanged=bool(ctx.get("report_url")),
