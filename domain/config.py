@@ -254,6 +254,15 @@ class AgencyConfig(_Section):
     source: Literal["config", "agencies_file"] = "config"
     _where: str = PrivateAttr(default="")  # agencies[3] / agencies.csv line 7, for later messages
 
+    @field_validator("id")
+    @classmethod
+    def _addressable_id(cls, value: str) -> str:
+        """The id is the web page's path (``/agency/{id}``, percent-encoded, so "/" or "?" are fine); "."
+        and ".." alone are dot segments that browsers resolve away, encoded or not: no URL reaches them."""
+        if value in (".", ".."):
+            raise ValueError(f"{value!r} cannot be an agency id (no web address can name it)")
+        return value
+
     @field_validator("aliases", mode="before")
     @classmethod
     def _split_aliases(cls, value: Any) -> Any:
@@ -519,10 +528,18 @@ class OcrConfig(_Section):
 
 
 class QueueConfig(_Section):
+    """``queue:`` — crawl and reading jobs on a PostgreSQL job queue shared by ``gkwatch worker`` processes
+    on any number of machines (``monitor/queue``); ignored on SQLite."""
+
     enabled: bool = False
-    concurrency: PositiveInt = 1
-    heartbeat_seconds: Seconds = 10.0
-    stalled_after_seconds: Seconds = 60.0
+    concurrency: PositiveInt = 1  # jobs one worker runs at a time (each on a different site)
+    heartbeat_seconds: Seconds = 10.0  # a worker says it is alive this often …
+    stalled_after_seconds: Seconds = 60.0  # … and the jobs of a worker silent this long go to another
+    retry_attempts: NonNegativeInt = 6  # a failed crawl job is tried again this many times …
+    retry_backoff_seconds: Seconds = 4.0  # … after 10 s + this ** attempt (4: 14 s, 26 s, 74 s … 68 min)
+    read_batch_documents: PositiveInt = 50  # documents per reading job (reparse, a crawl's new documents)
+    standby_retry_seconds: Seconds = 10.0  # a standing-by ``gkwatch serve`` asks to be the scheduler this often
+    settle_poll_seconds: Seconds = 10.0  # the final check waits this long again while jobs still run
 
     @model_validator(mode="after")
     def _heartbeats_fit(self) -> QueueConfig:
@@ -532,12 +549,17 @@ class QueueConfig(_Section):
 
 
 class S3Config(_Section):
+    """``archive.s3:`` — the archive in an S3-compatible bucket (AWS, MinIO, Ceph, OSS …), same keys as the
+    folder's paths, so that workers on several machines share it."""
+
     endpoint_url: HttpUrlText | None = None  # None: AWS itself
     bucket: Name
     prefix: Text = ""
     region: Text | None = None
     access_key_id: str | None = None  # both or neither (then from the environment)
     secret_access_key: str | None = None
+    addressing_style: Literal["auto", "path", "virtual"] = "auto"  # MinIO and most self-hosted stores: path
+    timeout_seconds: Seconds = 60.0  # per request
 
     @model_validator(mode="after")
     def _both_keys(self) -> S3Config:
@@ -572,7 +594,7 @@ class _DatabaseSection(_Section):
 
 class _ArchiveSection(_Section):
     dir: PathValue = Path("data/archive")
-    s3: S3Config | None = None  # an S3-compatible store (not used yet)
+    s3: S3Config | None = None  # an S3-compatible bucket instead of ``dir`` (storage.archive.S3Archive)
 
 
 class _ConfigFile(_Section):

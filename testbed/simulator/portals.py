@@ -5,7 +5,7 @@ Used by the crawler's integration tests, ``gkwatch demo`` and the benchmarks::
     with SamplePortals() as sim:
         cfg_path = sim.write_config(tmp_path)
         ...  # gkwatch crawl --config cfg_path; gkwatch check
-        assert statuses == sim.expected(date.today())
+        assert statuses == sim.expected(today_shanghai())
 """
 
 from __future__ import annotations

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import date
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
 
+from domain.clock import today_shanghai
 from monitor.status.publication import publication
 from storage.archive import Archive
 from storage.db import make_engine
@@ -35,7 +35,7 @@ def sim_crawl(tmp_path_factory):
         cfg = sim.write_config(data)
         first = gkwatch(cfg, "crawl")
         second = gkwatch(cfg, "crawl")
-        expected = sim.expected(date.today())
+        expected = sim.expected(today_shanghai())
         yield sim, cfg, expected, first, second
 
 
