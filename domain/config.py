@@ -302,6 +302,7 @@ class CrawlConfig(_Section):
         50 * 1024 * 1024, validation_alias=AliasChoices("max_document_bytes", "max_attachment_bytes")
     )
     seconds_per_document: Seconds = 120.0
+    seconds_per_conversion: Seconds = 20.0  # one LibreOffice conversion (crawler.reading.documents.office)
     concurrent_sites: PositiveInt = 16
     revalidate_known_after_days: NonNegativeSeconds = 7
 
@@ -538,7 +539,9 @@ class QueueConfig(_Section):
     retry_attempts: NonNegativeInt = 6  # a failed crawl job is tried again this many times …
     retry_backoff_seconds: Seconds = 4.0  # … after 10 s + this ** attempt (4: 14 s, 26 s, 74 s … 68 min)
     read_batch_documents: PositiveInt = 50  # documents per reading job (reparse, a crawl's new documents)
-    standby_retry_seconds: Seconds = 10.0  # a standing-by ``gkwatch serve`` asks to be the scheduler this often
+    standby_retry_seconds: Seconds = (
+        10.0  # a standing-by ``gkwatch serve`` asks to be the scheduler this often
+    )
     settle_poll_seconds: Seconds = 10.0  # the final check waits this long again while jobs still run
 
     @model_validator(mode="after")

@@ -274,10 +274,22 @@ def _selected(conn: Connection, q, shas: set[str] | None, seen_since: datetime |
 
 
 def _pool(
-    archive: Archive, processes: int | None, seconds_per_document: float | None, ocr: object = None
+    archive: Archive, config: Config, processes: int | None, seconds_per_document: float | None
 ) -> ReaderPool:
+    """A reader pool with the configured budgets: per document (``crawl.seconds_per_document``, unless the
+    caller gives its own), per LibreOffice conversion (``crawl.seconds_per_conversion``) and OCR's (``ocr``:
+    page cap, time budget)."""
+    crawl = getattr(config, "crawl", None)
+    if seconds_per_document is None and crawl is not None:
+        seconds_per_document = crawl.seconds_per_document
     kwargs = {} if seconds_per_document is None else {"seconds_per_document": seconds_per_document}
-    return ReaderPool(archive.get, processes, ocr=ocr, **kwargs)  # ocr: config.ocr (page cap, time budget)
+    return ReaderPool(
+        archive.get,
+        processes,
+        ocr=getattr(config, "ocr", None),
+        conversion_seconds=getattr(crawl, "seconds_per_conversion", None),
+        **kwargs,
+    )
 
 
 def _with_progress(
@@ -307,7 +319,7 @@ def read_pending(
         jobs = unread_jobs(conn)
     touched: set[str] = set()
     if jobs:
-        pool = _pool(archive, processes, seconds_per_document, getattr(config, "ocr", None))
+        pool = _pool(archive, config, processes, seconds_per_document)
         touched = store_readings(engine, _with_progress(pool.read(jobs), len(jobs), progress), stats)
         stats.timeouts, stats.crashes = pool.timeouts, pool.crashes
     stats.attributed = attribute_reports(engine, config, shas=touched, seen_since=seen_since)
@@ -341,7 +353,7 @@ def read_batch(
         jobs = _distinct_jobs(conn.execute(_jobs_query().where(VERSION.c.sha256.in_(wanted))))
     if jobs:
         n = processes if processes is not None else min(len(jobs), default_workers())
-        pool = _pool(archive, n, seconds_per_document, getattr(config, "ocr", None))
+        pool = _pool(archive, config, n, seconds_per_document)
         results = list(pool.read(jobs))
         stats.timeouts, stats.crashes = pool.timeouts, pool.crashes
         try:
@@ -401,7 +413,7 @@ def reparse(
         log.info("resuming an interrupted reparse (%s): %d documents left", scope, len(jobs))
     touched: set[str] = set()
     if jobs:
-        pool = _pool(archive, processes, seconds_per_document, getattr(config, "ocr", None))
+        pool = _pool(archive, config, processes, seconds_per_document)
         touched = store_readings(engine, _with_progress(pool.read(jobs), len(jobs), progress), stats)
         stats.timeouts, stats.crashes = pool.timeouts, pool.crashes
     stats.attributed = attribute_reports(engine, config, shas=touched)

@@ -73,10 +73,17 @@ def read_jobs(jobs: list[Job], load: Loader) -> list[Reading]:
     return [failed.get(i, r) for i, r in enumerate(readings)]
 
 
-def _worker_main(conn: Connection, load: Loader, ocr: object = None, cap: float | None = None) -> None:
+def _worker_main(
+    conn: Connection,
+    load: Loader,
+    ocr: object = None,
+    cap: float | None = None,
+    conversion_seconds: float | None = None,
+) -> None:
     """A worker: read the tasks the parent sends until it sends None (or goes away)."""
     os.setpgid(0, 0)  # its own process group: a kill at the time cap takes LibreOffice with it
     _configure_ocr(ocr, cap)
+    _configure_conversions(conversion_seconds)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     while True:
         try:
@@ -96,6 +103,15 @@ def _configure_ocr(ocr: object, cap: float | None) -> None:
         from crawler.reading.documents.ocr import configure
 
         configure(ocr, deadline_seconds=cap)
+
+
+def _configure_conversions(seconds: float | None) -> None:
+    """LibreOffice's budget per file in this process (``crawl.seconds_per_conversion``): a hostile file is
+    killed at it, long before the worker's time cap per document would take the whole task."""
+    if seconds is not None:
+        from crawler.reading.documents.office import set_conversion_seconds
+
+        set_conversion_seconds(seconds)
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -137,9 +153,11 @@ class ReaderPool:
         seconds_per_document: float = SECONDS_PER_DOCUMENT,
         task_size: int = TASK_SIZE,
         ocr: object = None,
+        conversion_seconds: float | None = None,
     ):
         self.load = load
         self.ocr = ocr  # ``config.ocr``: OCR's page cap and time budget, set in every worker
+        self.conversion_seconds = conversion_seconds  # ``crawl.seconds_per_conversion``, in every worker
         self.processes = default_workers() if processes is None else max(0, int(processes))
         self.seconds_per_document = seconds_per_document
         self.task_size = max(1, task_size)
@@ -150,6 +168,7 @@ class ReaderPool:
     def read(self, jobs: Iterable[Job]) -> Iterator[tuple[Job, Reading]]:
         if self.processes == 0:
             _configure_ocr(self.ocr, None)  # no time cap in this process
+            _configure_conversions(self.conversion_seconds)
             for task in _tasks(jobs, self.task_size):
                 yield from zip(task, read_jobs(task, self.load), strict=True)
             return
@@ -157,7 +176,7 @@ class ReaderPool:
 
     def _start(self, ctx: multiprocessing.context.BaseContext) -> _Worker:
         parent, child = ctx.Pipe()
-        args = (child, self.load, self.ocr, self.seconds_per_document)
+        args = (child, self.load, self.ocr, self.seconds_per_document, self.conversion_seconds)
         process = ctx.Process(target=_worker_main, args=args, daemon=True)
         process.start()
         child.close()

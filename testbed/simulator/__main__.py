@@ -1,4 +1,4 @@
-"""``python -m testbed.simulator [--faults] [--data-dir D]``: serve the sample portals until Ctrl-C,
+"""``python -m testbed.simulator [--faults] [--cases] [--data-dir D]``: serve the sample portals until Ctrl-C,
 print their URLs and write a config.yaml that points gkwatch at them."""
 
 from __future__ import annotations
@@ -15,6 +15,9 @@ from testbed.simulator.portals import SamplePortals
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m testbed.simulator", description=__doc__)
     ap.add_argument("--faults", action="store_true", help="also serve the faults portal (127.0.0.6)")
+    ap.add_argument(
+        "--cases", action="store_true", help="also serve the evidence-case portals (127.0.0.8, 127.0.0.9)"
+    )
     ap.add_argument("--data-dir", type=Path, default=Path("data/simulator"), help="where config.yaml goes")
     ap.add_argument("--delay", type=float, default=0.0, help="crawl.delay_seconds written to the config")
     ap.add_argument("--lazy", action="store_true", help="render attachments on first request, not at start")
@@ -22,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with SamplePortals(faults=args.faults, prepare=not args.lazy) as sim:
+    with SamplePortals(faults=args.faults, cases=args.cases, prepare=not args.lazy) as sim:
         config = sim.write_config(args.data_dir, delay_seconds=args.delay)
         for p in sim.portals:
             state = sim.hosts[p.id].state

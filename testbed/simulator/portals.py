@@ -17,9 +17,10 @@ from typing import Any
 
 import yaml
 
+from domain.clock import today_shanghai
 from testbed.simulator.documents import DocumentStore
-from testbed.simulator.expected import Expected, expected_statuses
-from testbed.simulator.scenario import DEADLINE_OVERRIDES, META, TEXT, PortalSpec, ReportEntry, Scenario
+from testbed.simulator.expected import Expected, after_hooks, expected_statuses
+from testbed.simulator.scenario import LISTING, META, PortalSpec, ReportEntry, Scenario
 from testbed.simulator.server import PortalHost
 from testbed.simulator.sites.common import PortalSite
 
@@ -48,22 +49,30 @@ def _site_class(family: str) -> type[PortalSite]:
         from testbed.simulator.sites.faults import FaultsSite
 
         return FaultsSite
+    if family == "plain":
+        from testbed.simulator.sites.plain import PlainSite
+
+        return PlainSite
     raise ValueError(f"no simulated CMS family {family!r}")
 
 
 class SamplePortals:
-    """The sample portals of ``testbed.simulator.scenario``, each on its own 127.0.0.N address."""
+    """The sample portals of ``testbed.simulator.scenario``, each on its own 127.0.0.N address.
+
+    ``faults=True`` adds the trap portal (富锦); ``cases=True`` the evidence-case portals (桦川, 桦南), whose
+    config carries a deadline extension that moves with the calendar."""
 
     def __init__(
         self,
         *,
         faults: bool = False,
+        cases: bool = False,
         years: tuple[int, ...] = (2023, 2024, 2025),
         cache_dir: Path | None = None,
         slow_seconds: float = 6.0,
         prepare: bool = True,
     ) -> None:
-        self.scenario = Scenario.build(tuple(years), faults)
+        self.scenario = Scenario.build(tuple(years), faults, cases)
         self.docs = DocumentStore(self.scenario, cache_dir)
         self.slow_seconds = slow_seconds  # the faults portal's slow page: longer than config's timeout
         self.hosts: dict[str, PortalHost] = {}
@@ -177,7 +186,7 @@ class SamplePortals:
                 "subscribers": [dict(s) for s in SUBSCRIBERS],
                 "operator": "operator@example.org",
             },
-            "deadlines": {"overrides": [dict(o) for o in DEADLINE_OVERRIDES]},
+            "deadlines": {"overrides": self.scenario.deadline_overrides(today_shanghai())},
         }
 
     def write_config(self, data_dir: Path, **kw: Any) -> Path:
@@ -193,6 +202,17 @@ class SamplePortals:
     def expected(self, as_of: date, *, crawl_day: date | None = None) -> dict[tuple[str, int], Expected]:
         states = {pid: h.state for pid, h in self.hosts.items()}
         return expected_statuses(self.scenario, states, as_of, crawl_day=crawl_day)
+
+    def expected_after_hooks(
+        self, first_crawl_day: date, as_of: date, *, crawl_day: date | None = None
+    ) -> dict[tuple[str, int], Expected]:
+        """What a crawl after ``reveal`` / ``reupload`` concludes, an earlier complete crawl on
+        ``first_crawl_day`` having seen the world before them (``expected.after_hooks``)."""
+        crawl_day = crawl_day or today_shanghai()
+        fresh = self.expected(as_of, crawl_day=crawl_day)
+        return after_hooks(
+            self.scenario, fresh, first_crawl_day=first_crawl_day, crawl_day=crawl_day, as_of=as_of
+        )
 
     def report_entry(self, agency_id: str, year: int) -> ReportEntry | None:
         return self.scenario.report(agency_id, year)
@@ -212,6 +232,10 @@ class SamplePortals:
         if r.fmt == "html" or not hasattr(site, "attachment_path"):
             return page, page
         return page, base + site.attachment_path(r)
+
+    def repost_urls(self, agency_id: str, year: int) -> list[str]:
+        """The page URLs of an agency-year's report posted again (REPOST)."""
+        return [self._urls(r)[0] for r in self.scenario.reposts(agency_id, year)]
 
     def discovered(self) -> list[tuple[str, int, str]]:
         """Reports of agencies not in the config: (name as printed, year, page URL) — kept as discovered."""
@@ -242,13 +266,37 @@ class SamplePortals:
         portal = self.scenario.portal(
             self.scenario.agency(agency_id).portal
         )  # KeyError for an unknown agency
-        evidence = TEXT if portal.family == "generic" else META
+        evidence = LISTING if portal.family == "generic" else META
         with self._lock:
             number = 9001 + len(self.scenario.listed_from_now) * 7
             when = datetime(dated.year, dated.month, dated.day, 9, 30)
             self.scenario.reports.append(ReportEntry(agency_id, year, "html", when, evidence, number=number))
             self.scenario.listed_from_now.add((agency_id, year))
             self._refresh(portal.id)
+
+    def reveal(self, agency_id: str, year: int) -> None:
+        """A HIDDEN report appears in its portal's listing now (with no date, as it always had)."""
+        key = (agency_id, year)
+        if key not in self.scenario.hidden:
+            raise KeyError(f"{agency_id} has no hidden {year} report")
+        with self._lock:
+            self.scenario.hidden.discard(key)
+            self.scenario.revealed.add(key)
+        self._refresh(self.scenario.portal(self.scenario.agency(agency_id).portal).id)
+
+    def reupload(self, agency_id: str, year: int, dated: datetime) -> None:
+        """The same page is published again with a new date (its URL and tables unchanged): the 发布日期 and
+        ``PubDate`` now say ``dated`` (a Shanghai wall-clock time)."""
+        from dataclasses import replace
+
+        r = self.scenario.report(agency_id, year)
+        if r is None:
+            raise KeyError(f"{agency_id} has no {year} report to re-upload")
+        with self._lock:
+            self.scenario.reuploads.setdefault((agency_id, year), r)
+            i = self.scenario.reports.index(r)
+            self.scenario.reports[i] = replace(r, published=dated.replace(tzinfo=None))
+        self._refresh(self.scenario.portal_of(r).id)
 
     def set_portal_state(self, portal_id: str, state: str) -> None:
         """ "ok" | "down" (503 to everything) | "refused" (nothing listens) | "blocked" (访问验证 page)."""

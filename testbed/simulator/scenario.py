@@ -9,7 +9,7 @@ Dates are Asia/Shanghai wall-clock times, as portals print them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 # What can be wrong with a report (each maps to the findings ``expected`` demands):
 ROW_TOTAL = "row_total"  # one 表三 row's 总计 is off → s3.row_total (error)
@@ -24,6 +24,15 @@ LYING_CHARSET = "lying_charset"  # GBK bytes under a ``Content-Type: charset=utf
 GBK_AS_UTF8 = "gbk_as_utf8"  # GBK bytes, utf-8 header, and no <meta charset> at all
 ALIAS = "alias"  # the portal names the agency by its alias
 NO_META = "no_meta"  # no PubDate meta, the visible 发布日期 only (page_text)
+# The evidence cases (issue 9; the ``cases`` portals): what a verdict must get right about dates and reads.
+HIDDEN = "hidden"  # not listed until ``SamplePortals.reveal``: a listing read without it, then one with it
+PAGE_403 = "page_403"  # listed, but its page answers 403: a block that names one agency (its link text)
+PAGE_404 = "page_404"  # listed, then gone: its page answers 404
+BY_OFFICE = (
+    "by_office"  # published by the government's 办公室 (发布机构), while the title names the government
+)
+REPOST = "repost"  # the same report posted again on a second page, later, with that page's own date
+BEYOND_BREAK = "beyond_break"  # on the listing page that fails: the portal's pagination breaks before it
 
 LIBREOFFICE_FORMATS = ("doc", "wps", "pdf", "xls")
 ATTACHMENT_FORMATS = ("doc", "docx", "wps", "pdf", "xls", "xlsx")
@@ -38,6 +47,8 @@ class PortalSpec:
     region: str
     start_paths: tuple[str, ...]
     faults_only: bool = False
+    cases_only: bool = False  # an evidence-case portal (``SamplePortals(cases=True)``)
+    listing_breaks: bool = False  # its listing's second page answers 500 every time
     initial_state: str = "ok"  # ok | down | blocked (set_portal_state changes it)
     robots_disallow_all: bool = False
 
@@ -60,7 +71,7 @@ class ReportEntry:
     year: int
     fmt: str  # html, or an attachment format
     published: datetime | None  # the portal's date (PubDate / listing date / Last-Modified); None = no date
-    evidence: str | None  # page_meta | page_text | http_header | first_seen — what a correct crawl concludes
+    evidence: str | None  # page_meta | page_text | listing_date | http_header | first_seen — what a correct crawl concludes
     defects: frozenset[str] = frozenset()
     agency_name: str | None = None  # for unregistered agencies
     number: int = 0  # the CMS's article id (stable URLs)
@@ -77,6 +88,8 @@ REGIONS = {
     "tongjiang": "黑龙江省/佳木斯市/同江市",
     "fuyuan": "黑龙江省/佳木斯市/抚远市",
     "fujin": "黑龙江省/佳木斯市/富锦市",
+    "huachuan": "黑龙江省/佳木斯市/桦川县",
+    "huanan": "黑龙江省/佳木斯市/桦南县",
 }
 
 PORTALS: tuple[PortalSpec, ...] = (
@@ -106,6 +119,26 @@ PORTALS: tuple[PortalSpec, ...] = (
         ("/xxgk/ndbg/",),
         robots_disallow_all=True,
     ),
+    # the evidence cases: a small county CMS whose listings print no dates
+    PortalSpec(
+        "huachuan",
+        "桦川县人民政府",
+        "127.0.0.8",
+        "plain",
+        REGIONS["huachuan"],
+        ("/xxgk/ndbg/",),
+        cases_only=True,
+    ),
+    PortalSpec(
+        "huanan",
+        "桦南县人民政府",
+        "127.0.0.9",
+        "plain",
+        REGIONS["huanan"],
+        ("/xxgk/ndbg/",),
+        cases_only=True,
+        listing_breaks=True,
+    ),
 )
 
 AGENCIES: tuple[AgencySpec, ...] = (
@@ -127,6 +160,19 @@ AGENCIES: tuple[AgencySpec, ...] = (
     AgencySpec("tongjiang-gov", "同江市人民政府", "government", "tongjiang"),
     AgencySpec("fuyuan-gov", "抚远市人民政府", "government", "fuyuan"),
     AgencySpec("fujin-zrj", "富锦市自然资源局", "department", "fujin"),
+    AgencySpec("huachuan-gov", "桦川县人民政府", "government", "huachuan"),
+    AgencySpec("huachuan-bgs", "桦川县人民政府办公室", "department", "huachuan"),
+    AgencySpec("huachuan-sfj", "桦川县司法局", "department", "huachuan"),
+    AgencySpec("huachuan-rsj", "桦川县人力资源和社会保障局", "department", "huachuan"),
+    AgencySpec("huachuan-nyj", "桦川县农业农村局", "department", "huachuan"),
+    AgencySpec("huachuan-scj", "桦川县市场监督管理局", "department", "huachuan"),
+    AgencySpec("huachuan-zjj", "桦川县住房和城乡建设局", "department", "huachuan"),
+    AgencySpec("huachuan-jtj", "桦川县交通运输局", "department", "huachuan"),
+    AgencySpec("huachuan-wlj", "桦川县文化广电和旅游局", "department", "huachuan"),
+    AgencySpec("huachuan-yjj", "桦川县应急管理局", "department", "huachuan"),
+    AgencySpec("huanan-gov", "桦南县人民政府", "government", "huanan"),
+    AgencySpec("huanan-mzj", "桦南县民政局", "department", "huanan"),
+    AgencySpec("huanan-hnz", "桦南县桦南镇人民政府", "township", "huanan"),
 )
 
 # The 怀化 local notice: 2024 reports of departments in 怀化 were due 28 January 2025, not 31 January.
@@ -141,6 +187,25 @@ DEADLINE_OVERRIDES: tuple[dict, ...] = (
 )
 
 
+# 桦南's extension notice for its departments' 2025 reports falls a month after the day the portals start, so
+# that an undated report seen now is seen before its due date (the only way a first sight can be on time).
+EXTENSION_DAYS = 30
+
+
+def extension_overrides(today: date) -> tuple[dict, ...]:
+    """The deadline overrides that move with the calendar (the ``cases`` portals only)."""
+    due = today + timedelta(days=EXTENSION_DAYS)
+    return (
+        {
+            "region": REGIONS["huanan"],
+            "year": 2025,
+            "kind": "department",
+            "due": due.isoformat(),
+            "reason": f"桦南县政务公开办延期通知（模拟）：县直部门2025年度报告于{due.isoformat()}前发布",
+        },
+    )
+
+
 def _at(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
@@ -151,7 +216,7 @@ def _r(agency_id, year, fmt, when, evidence, *defects, name=None) -> ReportEntry
     )
 
 
-META, TEXT, HEADER, FIRST = "page_meta", "page_text", "http_header", "first_seen"
+META, TEXT, LISTING, HEADER, FIRST = "page_meta", "page_text", "listing_date", "http_header", "first_seen"
 
 # fmt "html": the report's tables are on the article page; anything else: an attachment of the article
 # (TRS, Hanweb) or linked straight from the listing (generic portals).
@@ -189,19 +254,19 @@ _REPORTS: tuple[ReportEntry, ...] = (
     # linzi-sjj 2023: missing
     _r("linzi-sjj", 2024, "html", "2025-02-10 10:00", META),  # late
     _r("linzi-sjj", 2025, "html", "2026-01-20 10:00", META),
-    # 鹤城 (generic): dates beside the links only, Last-Modified of attachments, or nothing at all
-    _r("hecheng-gov", 2023, "html", "2024-03-15 00:00", TEXT),
-    _r("hecheng-gov", 2024, "html", "2025-03-20 00:00", TEXT),
+    # 鹤城 (generic): dates beside the links only (listing_date), Last-Modified of attachments, or nothing at all
+    _r("hecheng-gov", 2023, "html", "2024-03-15 00:00", LISTING),
+    _r("hecheng-gov", 2024, "html", "2025-03-20 00:00", LISTING),
     _r("hecheng-gov", 2025, "html", None, FIRST),  # no date anywhere: judged by our first sight
-    _r("hecheng-fgj", 2023, "html", "2024-01-26 00:00", TEXT),
-    _r("hecheng-fgj", 2024, "html", "2025-01-29 00:00", TEXT),  # late only by the 怀化 notice
+    _r("hecheng-fgj", 2023, "html", "2024-01-26 00:00", LISTING),
+    _r("hecheng-fgj", 2024, "html", "2025-01-29 00:00", LISTING),  # late only by the 怀化 notice
     _r("hecheng-fgj", 2025, "docx", "2026-01-12 09:15", HEADER),
-    _r("hecheng-wjj", 2023, "html", "2024-01-30 00:00", TEXT),
+    _r("hecheng-wjj", 2023, "html", "2024-01-30 00:00", LISTING),
     _r("hecheng-wjj", 2024, "docx", "2025-01-23 16:40", HEADER),
     # hecheng-wjj 2025: missing
-    _r("hecheng-cnjd", 2023, "html", "2024-01-25 00:00", TEXT),
-    _r("hecheng-cnjd", 2024, "html", "2025-01-22 00:00", TEXT),
-    _r("hecheng-cnjd", 2025, "html", "2026-01-21 00:00", TEXT),
+    _r("hecheng-cnjd", 2023, "html", "2024-01-25 00:00", LISTING),
+    _r("hecheng-cnjd", 2024, "html", "2025-01-22 00:00", LISTING),
+    _r("hecheng-cnjd", 2025, "html", "2026-01-21 00:00", LISTING),
     # 同江 (blocked) and 抚远 (robots) show reports too: a crawler that got through would find them
     _r("tongjiang-gxj", 2024, "html", "2025-01-20 10:00", META),
     _r("tongjiang-gov", 2024, "html", "2025-03-25 10:00", META),
@@ -210,6 +275,48 @@ _REPORTS: tuple[ReportEntry, ...] = (
     _r("fujin-zrj", 2023, "html", "2024-01-25 10:00", META, GBK_AS_UTF8),
     _r("fujin-zrj", 2024, "docx", "2025-01-24 10:00", META, CORRUPT),
     _r("fujin-zrj", 2025, "html", "2026-01-23 10:00", META),
+    # 桦川 (cases): every agency published 2023 and 2024 on time; 2025 is where each case sits
+    *(
+        _r(a, y, "html", f"{y + 1}-{'03' if a.endswith('-gov') else '01'}-{10 + i}", META)
+        for i, a in enumerate(
+            (
+                "huachuan-gov",
+                "huachuan-bgs",
+                "huachuan-sfj",
+                "huachuan-rsj",
+                "huachuan-nyj",
+                "huachuan-scj",
+                "huachuan-zjj",
+                "huachuan-jtj",
+                "huachuan-wlj",
+                "huachuan-yjj",
+            )
+        )
+        for y in (2023, 2024)
+    ),
+    _r("huachuan-gov", 2025, "html", "2026-03-26 10:00", META, BY_OFFICE),  # the government's, by its office
+    _r("huachuan-bgs", 2025, "html", "2026-01-20 10:00", META),  # the office's own report
+    _r(
+        "huachuan-sfj", 2025, "html", "2026-01-21 10:00", META, PAGE_403
+    ),  # unknown: blocked, this agency only
+    # huachuan-rsj 2025: missing (the same complete read that could not open 司法局's page)
+    _r("huachuan-nyj", 2025, "html", "2026-01-22 10:00", META, PAGE_404),  # unknown: listed, then gone
+    _r("huachuan-scj", 2025, "html", "2062-01-26 10:00", None),  # a typo in the future: set aside, undated
+    _r("huachuan-zjj", 2025, "html", "2025-01-26 10:00", None),  # before 2025 ended: set aside, undated
+    _r("huachuan-jtj", 2025, "html", "2026-01-15 10:00", META),  # on time by the earlier of two pages
+    _r("huachuan-jtj", 2025, "html", "2026-02-20 10:00", META, REPOST),
+    _r("huachuan-wlj", 2025, "html", "2026-01-25 10:00", META),  # re-uploaded later by ``reupload``
+    _r("huachuan-yjj", 2025, "html", None, FIRST, HIDDEN),  # listed only after ``reveal``: then late
+    # 桦南 (cases): the listing's second page answers 500, so nothing on it is seen
+    _r("huanan-gov", 2023, "html", "2024-03-28 10:00", META, BEYOND_BREAK),
+    _r("huanan-gov", 2024, "html", "2025-03-25 10:00", META),
+    _r("huanan-gov", 2025, "html", "2026-03-20 10:00", META),
+    _r("huanan-mzj", 2023, "html", "2024-01-25 10:00", META, BEYOND_BREAK),
+    _r("huanan-mzj", 2024, "html", "2025-01-24 10:00", META),
+    _r("huanan-mzj", 2025, "html", None, FIRST),  # undated, seen before its (extended) due date: on time
+    _r("huanan-hnz", 2023, "html", "2024-01-22 10:00", META, BEYOND_BREAK),
+    _r("huanan-hnz", 2024, "html", "2025-01-23 10:00", META, BEYOND_BREAK),
+    _r("huanan-hnz", 2025, "html", "2026-01-20 10:00", META, BEYOND_BREAK),
 )
 
 
@@ -229,33 +336,46 @@ class Scenario:
 
     years: tuple[int, ...]
     faults: bool
+    cases: bool = False
     reports: list[ReportEntry] = field(default_factory=list)
     edits: dict[tuple[str, int], int] = field(default_factory=dict)  # (agency, year) -> times edited
     listed_from_now: set[tuple[str, int]] = field(default_factory=set)  # backdated additions
+    hidden: set[tuple[str, int]] = field(default_factory=set)  # HIDDEN reports not yet revealed
+    revealed: set[tuple[str, int]] = field(default_factory=set)
+    reuploads: dict[tuple[str, int], ReportEntry] = field(default_factory=dict)  # key -> the entry before
 
     @classmethod
-    def build(cls, years: tuple[int, ...], faults: bool) -> Scenario:
-        portals = {p.id for p in cls.portals_for(faults)}
+    def build(cls, years: tuple[int, ...], faults: bool, cases: bool = False) -> Scenario:
+        portals = {p.id for p in cls.portals_for(faults, cases)}
         agencies = {a.id: a for a in AGENCIES}
         kept = [
             r
             for r in REPORTS
             if r.year in years and (agencies[r.agency_id].portal if r.agency_id else "zichuan") in portals
         ]
-        return cls(years=tuple(years), faults=faults, reports=kept)
+        hidden = {(r.agency_id, r.year) for r in kept if HIDDEN in r.defects and r.agency_id}
+        return cls(years=tuple(years), faults=faults, cases=cases, reports=kept, hidden=hidden)
 
     @staticmethod
-    def portals_for(faults: bool) -> list[PortalSpec]:
-        return [p for p in PORTALS if faults or not p.faults_only]
+    def portals_for(faults: bool, cases: bool = False) -> list[PortalSpec]:
+        return [p for p in PORTALS if (faults or not p.faults_only) and (cases or not p.cases_only)]
 
     @property
     def portals(self) -> list[PortalSpec]:
-        return self.portals_for(self.faults)
+        return self.portals_for(self.faults, self.cases)
 
     @property
     def agencies(self) -> list[AgencySpec]:
         ids = {p.id for p in self.portals}
         return [a for a in AGENCIES if a.portal in ids]
+
+    def deadline_overrides(self, today: date) -> list[dict]:
+        """Every deadline override of this world (the moving ones only with the ``cases`` portals)."""
+        return [dict(o) for o in DEADLINE_OVERRIDES + (extension_overrides(today) if self.cases else ())]
+
+    def is_listed(self, r: ReportEntry) -> bool:
+        """Whether the portal shows the report now (a HIDDEN one only once revealed)."""
+        return (r.agency_id, r.year) not in self.hidden or HIDDEN not in r.defects
 
     def agency(self, agency_id: str) -> AgencySpec:
         for a in AGENCIES:
@@ -273,13 +393,19 @@ class Scenario:
         return self.portal(self.agency(report.agency_id).portal if report.agency_id else "zichuan")
 
     def reports_on(self, portal_id: str) -> list[ReportEntry]:
-        return [r for r in self.reports if self.portal_of(r).id == portal_id]
+        """The reports a portal shows now."""
+        return [r for r in self.reports if self.portal_of(r).id == portal_id and self.is_listed(r)]
 
     def report(self, agency_id: str, year: int) -> ReportEntry | None:
+        """The agency-year's report as its portal shows it now (its first page where it was posted twice)."""
         for r in self.reports:
-            if r.agency_id == agency_id and r.year == year:
+            if r.agency_id == agency_id and r.year == year and REPOST not in r.defects and self.is_listed(r):
                 return r
         return None
+
+    def reposts(self, agency_id: str, year: int) -> list[ReportEntry]:
+        """The second pages of an agency-year's report (REPOST)."""
+        return [r for r in self.reports if (r.agency_id, r.year) == (agency_id, year) and REPOST in r.defects]
 
     def printed_name(self, report: ReportEntry) -> str:
         """The agency's name as the portal (and the document) prints it."""

@@ -419,24 +419,33 @@ def test_hostile_rtf_in_a_batch_costs_one_budget_and_loses_nothing(monkeypatch, 
 
 @pytest.mark.libreoffice
 @needs_soffice
-def test_hostile_rtf_does_not_hold_a_reader_worker_for_minutes():
-    """The crawl's path: one worker, its default time cap per document (minutes); the RTF among two .doc
-    reports is given up by its conversion budget, long before that cap, and the reports are read."""
-    from crawler.reading.workers import Job, ReaderPool
+def test_hostile_rtf_does_not_hold_a_reader_worker_for_minutes(tmp_path):
+    """The crawl's path: the reader pool the reading stage builds from config.yaml (one worker, its time cap
+    per document in minutes, ``crawl.seconds_per_conversion`` a shorter budget than the default, set in the
+    worker); the RTF among two .doc reports is given up by that budget, long before the cap, and the reports
+    are read."""
+    from crawler.reading.stage import _pool
+    from crawler.reading.workers import Job
+    from domain.config import load_config
     from tests.crawler.test_parsing import Store
 
+    budget = 10.0
+    assert budget != office.CONVERSION_SECONDS  # the worker must get it from the config, not the default
+    path = tmp_path / "config.yaml"
+    path.write_text(f"crawl:\n  seconds_per_conversion: {budget}\n  seconds_per_document: 200\n")
+    config = load_config(path)
     docs = lo_documents()
     store = Store({"a": docs["report2019.doc"], "rtf": HOSTILE_RTF, "b": docs["report2021.doc"]})
-    pool = ReaderPool(store.get, processes=1)
-    assert pool.seconds_per_document > 3 * office.CONVERSION_SECONDS
+    pool = _pool(store, config, 1, None)
+    assert pool.seconds_per_document == 200 > 3 * budget
     start = time.monotonic()
     got = {job.sha256: r for job, r in pool.read([Job("a", "a.doc"), Job("rtf", "x.rtf"), Job("b", "b.doc")])}
     elapsed = time.monotonic() - start
-    assert got["rtf"].error.startswith(f"LibreOffice timed out after {office.CONVERSION_SECONDS:g} s")
+    assert got["rtf"].error.startswith(f"LibreOffice timed out after {budget:g} s")
     assert (got["a"].error, got["a"].values) == (None, report_cells("2019"))
     assert (got["b"].error, got["b"].values) == (None, report_cells("2021"))
     assert pool.timeouts == 0  # the worker's own cap never came into it
-    assert elapsed < office.CONVERSION_SECONDS + 20
+    assert elapsed < budget + 20
 
 
 @pytest.mark.libreoffice

@@ -76,6 +76,7 @@ def test_every_agency_year_has_its_report_year_date_and_evidence(sim_crawl):
         pub = publication(
             pub_meta=r.pub_meta,
             pub_text=r.pub_text,
+            listing_date=r.listing_date,
             pub_header=r.pub_header,
             first_seen=r.first_seen,
             report_year=r.year,

@@ -3,7 +3,7 @@ scenario hooks."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from domain.config import load_config
 from monitor.status.deadlines import DeadlineEngine
@@ -47,10 +47,16 @@ def test_local_deadline_override_reaches_the_engine(sim, tmp_path):
 
 def test_expected_covers_every_agency_year_with_every_status(sim):
     exp = sim.expected(AS_OF, crawl_day=AS_OF)
-    assert set(exp) == {(a.id, y) for a in AGENCIES for y in sim.scenario.years}
+    assert set(exp) == {(a.id, y) for a in sim.scenario.agencies for y in sim.scenario.years}
     assert {e.status for e in exp.values()} == {"on_time", "late", "undated", "missing", "unknown"}
     assert {e.crawl_problem for e in exp.values()} == {None, "blocked", "robots", "parse_failed"}
-    assert {e.published_evidence for e in exp.values()} == {None, "page_meta", "page_text", "http_header"}
+    assert {e.published_evidence for e in exp.values()} == {
+        None,
+        "page_meta",
+        "page_text",
+        "listing_date",
+        "http_header",
+    }
     # undated reports: one crawl after the due date proves nothing (undated); one before it, on time
     undated = {k for k, e in exp.items() if e.status == "undated"}
     assert undated
@@ -126,7 +132,7 @@ def test_backdated_report_on_a_generic_portal_is_dated_beside_its_link():
     with SamplePortals(prepare=False) as fresh:
         fresh.publish_backdated("hecheng-wjj", 2025, date(2026, 1, 20))
         e = fresh.expected(AS_OF)[("hecheng-wjj", 2025)]
-        assert (e.status, e.published_evidence) == ("on_time", "page_text")
+        assert (e.status, e.published_evidence) == ("on_time", "listing_date")
         listing = fetch(fresh.base_url("hecheng") + "/xxgk/zfxxgknb/szbm/index.shtml").body.decode()
         assert "鹤城区卫生健康局2025年政府信息公开工作年度报告" in listing and "2026-01-20" in listing
 
@@ -134,7 +140,7 @@ def test_backdated_report_on_a_generic_portal_is_dated_beside_its_link():
 def test_fewer_years_drop_history_findings_that_need_last_year():
     with SamplePortals(years=(2024,), prepare=False) as fresh:
         exp = fresh.expected(AS_OF)
-    assert set(exp) == {(a.id, 2024) for a in AGENCIES if a.portal != "fujin"}
+    assert set(exp) == {(a.id, 2024) for a in AGENCIES if a.portal in {p.id for p in fresh.portals}}
     hsz = exp[("zichuan-hsz", 2024)]  # its carry-over defect has no 2023 report to disagree with
     assert hsz.rules == frozenset() and hsz.inconsistent is False
     assert exp[("zichuan-jyj", 2024)].rules == {"s3.row_total"}
@@ -156,3 +162,47 @@ def test_backdated_report_fits_between_its_neighbours():
             years[y] = parse_bytes(fetch(fresh.base_url("linzi") + site.article_path(r)).body, "a.html")
         assert years[2023].error is None and not [f for f in years[2023].findings if f["severity"] == "error"]
         assert history_findings(years[2024], years[2023]) == []
+
+
+def test_the_evidence_cases_are_served_and_expected():
+    """``cases=True``: pages that fail after being listed, a listing that breaks, dates that cannot be true,
+    a moving deadline extension, and the hooks ``reveal`` and ``reupload``."""
+    with SamplePortals(cases=True, prepare=False) as fresh:
+        today = date(2026, 12, 1)
+        exp = fresh.expected(today, crawl_day=today)
+        assert (exp[("huachuan-sfj", 2025)].status, exp[("huachuan-sfj", 2025)].crawl_problem) == (
+            "unknown",
+            "blocked",
+        )
+        assert exp[("huachuan-nyj", 2025)].crawl_problem == "unreachable"
+        assert exp[("huachuan-rsj", 2025)].status == "missing"
+        assert {exp[(a, 2025)].status for a in ("huachuan-scj", "huachuan-zjj")} == {"undated"}
+        assert {exp[("huanan-hnz", y)].status for y in fresh.scenario.years} == {"unknown"}
+        assert exp[("huanan-gov", 2025)].status == "on_time"
+        mzj = exp[("huanan-mzj", 2025)]  # its extended due date lies a month after the crawl
+        assert (mzj.status, mzj.published, mzj.published_evidence) == ("not_due", today, "first_seen")
+        sfj_page = fresh.report_urls("huachuan-sfj", 2025)[0]
+        assert fetch(sfj_page).status == 403
+        assert fetch(fresh.report_urls("huachuan-nyj", 2025)[0]).status == 404
+        first = fetch(fresh.start_urls("huanan")[0]).body.decode()
+        assert "下一页" in first and fetch(fresh.base_url("huanan") + "/xxgk/ndbg/list_2.html").status == 500
+
+        assert exp[("huachuan-yjj", 2025)].status == "missing"
+        fresh.reveal("huachuan-yjj", 2025)
+        page = fresh.report_urls("huachuan-yjj", 2025)[0]
+        assert page.rsplit("/", 1)[-1] in fetch(fresh.start_urls("huachuan")[0]).body.decode() or any(
+            page.rsplit("/", 1)[-1]
+            in fetch(fresh.base_url("huachuan") + f"/xxgk/ndbg/list_{n}.html").body.decode()
+            for n in range(2, 8)
+        )
+        wlj = fresh.report_urls("huachuan-wlj", 2025)[0]
+        assert "2026-01-25" in fetch(wlj).body.decode()
+        fresh.reupload("huachuan-wlj", 2025, datetime(2026, 3, 10, 9, 0))
+        assert "2026-03-10" in fetch(wlj).body.decode() and fresh.report_urls("huachuan-wlj", 2025)[0] == wlj
+        later = fresh.expected_after_hooks(today - timedelta(days=3), today, crawl_day=today)
+        yjj, kept = later[("huachuan-yjj", 2025)], later[("huachuan-wlj", 2025)]
+        assert (yjj.status, yjj.published, yjj.published_evidence) == ("late", today, "listing_absent")
+        assert (kept.status, kept.published) == ("on_time", date(2026, 1, 25))
+        assert (
+            fresh.expected(today, crawl_day=today)[("huachuan-wlj", 2025)].status == "late"
+        )  # seen only now

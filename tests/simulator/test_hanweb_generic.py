@@ -10,7 +10,7 @@ from urllib.parse import urlencode, urljoin
 
 import lxml.html
 
-from testbed.simulator.scenario import FIRST, HEADER, NO_META, TEXT
+from testbed.simulator.scenario import FIRST, HEADER, LISTING, NO_META
 from testbed.simulator.sites.common import SHANGHAI
 from testbed.simulator.sites.hanweb import COLUMN_ID, DATAPROXY
 from tests.simulator.conftest import fetch
@@ -104,7 +104,7 @@ def test_generic_listing_dates_and_attachments(sim):
         path = site.article_path(r)
         got = fetch(base + path)
         assert got.status == 200
-        if r.evidence == TEXT:
+        if r.evidence == LISTING:
             assert listed[path] == f"{r.published:%Y-%m-%d}"
             text = got.body.decode()
             assert "PubDate" not in text and "发布日期" not in text and "发布时间" not in text
