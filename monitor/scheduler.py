@@ -132,28 +132,35 @@ def db_facts(config: Config, now: datetime, s: ScheduleSettings) -> DbFacts:
     return DbFacts(as_utc(last), bool(running), as_utc(checked))
 
 
-async def run_gkwatch(args: list[str], timeout_s: float) -> int:
-    """``python -m monitor ARGS`` as a child process, stopped at its timeout or when the service stops.
+async def run_child(module: str, args: list[str], timeout_s: float) -> int:
+    """``python -m MODULE ARGS`` as a child process, stopped at its timeout or when its caller is cancelled
+    (the service stops, a queue job is aborted).
 
     On timeout the child gets SIGTERM (a crawl then closes gracefully: its run and its portals' reads are
     recorded as interrupted, never as complete) and SIGKILL ten seconds later; the answer is then -1.
     """
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "monitor", *args, start_new_session=True
-    )
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", module, *args, start_new_session=True)
     try:
         return await asyncio.wait_for(proc.wait(), timeout_s)
     except (TimeoutError, asyncio.CancelledError) as e:
-        proc.terminate()
-        try:
-            await asyncio.wait_for(proc.wait(), 10)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
+        if proc.returncode is None:
+            proc.terminate()
+            try:
+                await asyncio.wait_for(proc.wait(), 10)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
         if isinstance(e, asyncio.CancelledError):
             raise
-        log.error("gkwatch %s: timed out after %.0f s and was stopped", args[0], timeout_s)
+        log.error(
+            "python -m %s %s: timed out after %.0f s and was stopped", module, " ".join(args[:1]), timeout_s
+        )
         return -1
+
+
+async def run_gkwatch(args: list[str], timeout_s: float) -> int:
+    """``gkwatch ARGS`` as a child process (``run_child``)."""
+    return await run_child("monitor", args, timeout_s)
 
 
 def queue_and_deliver(config_path: str, *, digests: bool = True) -> dict[str, int]:

@@ -373,22 +373,12 @@ def reparse_scope(portal_ids: Sequence[str], since: date | None) -> str:
     return f"portals={','.join(sorted(portal_ids)) or '*'} since={since.isoformat() if since else '*'}"
 
 
-def reparse(
-    engine: Engine,
-    archive: Archive,
-    config: Config,
-    *,
-    portal_ids: Sequence[str] = (),
-    since: date | None = None,
-    processes: int | None = None,
-    seconds_per_document: float | None = None,
-    progress: Progress | None = None,
-) -> ReadStats:
-    """Read every matching archived document again with the current readers; store the readings that
-    differ; attribute the reports whose reading changed. An interrupted reparse of the same scope resumes:
-    what it re-read already is skipped."""
-    started = time.perf_counter()
-    stats = ReadStats()
+def open_reparse_pass(
+    engine: Engine, portal_ids: Sequence[str], since: date | None
+) -> tuple[int, list[Job], bool]:
+    """The reparse pass of a scope and the documents it has still to read: the unfinished pass of the same
+    scope, resumed (only what it has not re-read since it began), else a new one (everything in scope).
+    Returns (pass id, jobs, resumed) — one answer for ``gkwatch reparse`` here and on the job queue."""
     scope = reparse_scope(portal_ids, since)
     with engine.begin() as conn:
         pending = conn.execute(
@@ -408,8 +398,28 @@ def reparse(
             q = q.outerjoin(READING, READING.c.sha256 == VERSION.c.sha256).where(
                 or_(READING.c.id.is_(None), READING.c.read_at < resume_from)
             )
-        jobs = _distinct_jobs(conn.execute(q))
-    if resume_from is not None:
+        return pass_id, _distinct_jobs(conn.execute(q)), resume_from is not None
+
+
+def reparse(
+    engine: Engine,
+    archive: Archive,
+    config: Config,
+    *,
+    portal_ids: Sequence[str] = (),
+    since: date | None = None,
+    processes: int | None = None,
+    seconds_per_document: float | None = None,
+    progress: Progress | None = None,
+) -> ReadStats:
+    """Read every matching archived document again with the current readers; store the readings that
+    differ; attribute the reports whose reading changed. An interrupted reparse of the same scope resumes:
+    what it re-read already is skipped."""
+    started = time.perf_counter()
+    stats = ReadStats()
+    scope = reparse_scope(portal_ids, since)
+    pass_id, jobs, resumed = open_reparse_pass(engine, portal_ids, since)
+    if resumed:
         log.info("resuming an interrupted reparse (%s): %d documents left", scope, len(jobs))
     touched: set[str] = set()
     if jobs:

@@ -14,10 +14,10 @@ import sys
 import time
 from datetime import date
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
-from crawler.reading.stage import READING, VERSION, _distinct_jobs, _jobs_query, reparse_scope
+from crawler.reading.stage import open_reparse_pass
 from domain.config import Config
 from monitor.queue.tables import ensure_schema, live_workers, pass_jobs_left, reading_in_queue
 from monitor.queue.tasks import build_app, defer_reads
@@ -32,28 +32,9 @@ NO_WORKER_HINT_SECONDS = 30.0
 
 def plan(engine: Engine, portal_ids: list[str], since: date | None) -> tuple[int, list[str], bool]:
     """The pass (new, or the unfinished one of the same scope) and the documents still to read in it."""
-    scope = reparse_scope(portal_ids, since)
-    with engine.begin() as conn:
-        pending = conn.execute(
-            select(PASS)
-            .where(and_(PASS.c.scope == scope, PASS.c.finished_at.is_(None)))
-            .order_by(PASS.c.id.desc())
-        ).first()
-        if pending is None:
-            pass_id = conn.execute(
-                insert(PASS).values(scope=scope, started_at=utcnow())
-            ).inserted_primary_key[0]
-            resume_from = None
-        else:
-            pass_id, resume_from = pending.id, pending.started_at
-        q = _jobs_query(portal_ids, since)
-        if resume_from is not None:
-            q = q.outerjoin(READING, READING.c.sha256 == VERSION.c.sha256).where(
-                or_(READING.c.id.is_(None), READING.c.read_at < resume_from)
-            )
-        jobs = _distinct_jobs(conn.execute(q))
+    pass_id, jobs, resumed = open_reparse_pass(engine, portal_ids, since)
     queued = reading_in_queue(engine, pass_id)
-    return pass_id, [j.sha256 for j in jobs if j.sha256 not in queued], resume_from is not None
+    return pass_id, [j.sha256 for j in jobs if j.sha256 not in queued], resumed
 
 
 def _finish(engine: Engine, pass_id: int) -> tuple[int, int]:

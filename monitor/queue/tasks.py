@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import partial
@@ -28,6 +27,7 @@ from domain.config import Config, ConfigError, PortalConfig
 from monitor.queue import CRAWL_TASK, QUEUE_CRAWL, QUEUE_READ, READ_TASK, SETTLE_TASK
 from monitor.queue import tables as queue_db
 from monitor.queue.tables import conninfo
+from monitor.scheduler import run_child
 from storage.db import make_engine, session_scope
 from storage.models import AgencyYearStatus, PortalRead, ReadingPass
 from storage.types import utcnow
@@ -122,26 +122,6 @@ async def defer_settle(app: procrastinate.App, in_seconds: float = 0.0) -> bool:
 # --- child processes -------------------------------------------------------------------------------
 
 
-async def run_python(module: str, args: list[str], timeout_s: float) -> int:
-    """``python -m MODULE ARGS`` as a child, stopped at its timeout or when the job is cancelled: SIGTERM
-    (a crawl then closes its run as interrupted), SIGKILL ten seconds later. -1 on a timeout."""
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", module, *args, start_new_session=True)
-    try:
-        return await asyncio.wait_for(proc.wait(), timeout_s)
-    except (TimeoutError, asyncio.CancelledError) as e:
-        if proc.returncode is None:
-            proc.terminate()
-            try:
-                await asyncio.wait_for(proc.wait(), 10)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
-        if isinstance(e, asyncio.CancelledError):
-            raise
-        log.error("python -m %s %s: stopped after %.0f s", module, " ".join(args[:1]), timeout_s)
-        return -1
-
-
 # --- what the jobs ask the database -----------------------------------------------------------------
 
 
@@ -222,7 +202,7 @@ def register(app: procrastinate.App, config: Config) -> None:
         crawled = False
         if not done_read(read):
             started = utcnow() - timedelta(seconds=1)
-            rc = await run_python(
+            rc = await run_child(
                 "monitor.queue.child",
                 ["--config", config_path, "--portal", portal_id],
                 config.schedule.crawl_timeout_minutes * 60,
@@ -265,7 +245,7 @@ def register(app: procrastinate.App, config: Config) -> None:
         from crawler.reading.stage import read_pending
 
         stats = await asyncio.to_thread(partial(read_pending, engine(), archive(), config, seen_since=since))
-        rc = await run_python(
+        rc = await run_child(
             "monitor", ["check", "--config", config_path], config.schedule.check_timeout_minutes * 60
         )
         failed = await asyncio.to_thread(queue_db.failed_crawls_since, engine(), since)

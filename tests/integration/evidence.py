@@ -1,5 +1,6 @@
 """What a verdict must carry to be cited (contract, "No accusation without evidence"): one checker for every
-status row, used on the sample portals and in the demo."""
+status row, used on the sample portals and in the demo; and one comparison of status rows with the simulator's
+expected ones."""
 
 from __future__ import annotations
 
@@ -50,3 +51,16 @@ def evidence_gaps(row: dict[str, Any]) -> list[str]:
         if seen >= closes_at(row["due"]):
             gaps.append("on time by first sight after the due date")
     return gaps
+
+
+def status_mismatches(rows: dict[tuple[str, int], dict[str, Any]], expected: dict) -> dict:
+    """Where status rows differ from the simulator's ``Expected`` ones (status, date, its evidence, problem):
+    {key: (got, want)}, empty when every expected row is as the scenario says."""
+    wrong = {}
+    for key, e in expected.items():
+        r = rows.get(key)
+        got = (r["status"], r["published"], r["published_evidence"], r["crawl_problem"]) if r else None
+        want = (e.status, e.published and e.published.isoformat(), e.published_evidence, e.crawl_problem)
+        if got != want:
+            wrong[key] = (got, want)
+    return wrong

@@ -18,9 +18,9 @@ import pytest
 import yaml
 
 from domain.clock import today_shanghai
-from testbed.simulator.expected import Expected, deadline_engine
+from testbed.simulator.expected import deadline_engine
 from tests.integration.cli import gkwatch
-from tests.integration.evidence import evidence_gaps
+from tests.integration.evidence import evidence_gaps, status_mismatches
 
 pytestmark = [
     pytest.mark.slow,
@@ -80,21 +80,10 @@ def phases(tmp_path_factory):
         }
 
 
-def _mismatches(rows: dict, expected: dict[tuple[str, int], Expected]) -> dict:
-    wrong = {}
-    for key, e in expected.items():
-        r = rows.get(key)
-        got = (r["status"], r["published"], r["published_evidence"], r["crawl_problem"]) if r else None
-        want = (e.status, e.published and e.published.isoformat(), e.published_evidence, e.crawl_problem)
-        if got != want:
-            wrong[key] = (got, want)
-    return wrong
-
-
 @pytest.mark.parametrize("phase", ["before", "after", "later"])
 def test_every_row_is_what_the_scenario_says_and_carries_its_proof(phases, phase):
     rows, expected = phases[phase]
-    assert not _mismatches(rows, expected)
+    assert not status_mismatches(rows, expected)
     gaps = {key: g for key, r in rows.items() if (g := evidence_gaps(r))}
     assert not gaps, gaps
 

@@ -16,7 +16,7 @@ from storage.archive import Archive
 from storage.db import make_engine
 from storage.models import CrawlProblem, CrawlRun, Fetch, ListingSnapshot, Reading, Report, ReportVersion
 from tests.integration.cli import gkwatch
-from tests.integration.evidence import evidence_gaps
+from tests.integration.evidence import evidence_gaps, status_mismatches
 
 pytestmark = [
     pytest.mark.slow,
@@ -165,13 +165,7 @@ def test_statuses_after_check_match_the_scenario(sim_crawl):
     out = gkwatch(cfg, "status", "--format", "json")
     assert out.returncode == 0, out.stderr[-3000:]
     rows = {(r["agency_id"], r["year"]): r for r in json.loads(out.stdout)}
-    wrong = {}
-    for key, e in expected.items():
-        r = rows.get(key)
-        got = (r["status"], r["published"], r["published_evidence"], r["crawl_problem"]) if r else None
-        want = (e.status, e.published and e.published.isoformat(), e.published_evidence, e.crawl_problem)
-        if got != want:
-            wrong[key] = (got, want)
+    wrong = status_mismatches(rows, expected)
     assert not wrong, wrong
 
 
