@@ -280,6 +280,8 @@ def generate(path: str, agency_years: int, seed: int = 7) -> None:
                     "pub_meta": f"{published.isoformat()} 09:30" if has_date else None,
                     "pub_text": None,
                     "pub_header": None,
+                    "listing_date": None,
+                    "pub_history": "[]",
                     "first_seen": _ts(first_seen),
                     "last_seen": now,
                     "last_changed": None,

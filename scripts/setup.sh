@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything gkwatch needs on a fresh Debian machine, idempotently:
 # the system packages (LibreOffice for .doc/.wps, Chromium + CJK fonts for the browser tests,
-# antiword as a text fallback), a virtualenv in .venv and the project with its dev extras.
+# antiword as a text fallback), a virtualenv in .venv and the project with its dev and ocr extras.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +24,6 @@ fi
 stamp=.venv/.gkwatch-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/pip install -q --upgrade pip >/dev/null
-  .venv/bin/pip install -q -e '.[dev]'
+  .venv/bin/pip install -q -e '.[dev,ocr]'  # ocr: scanned reports (rapidocr, onnxruntime, one OpenCV)
   touch "$stamp"
 fi

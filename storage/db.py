@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import Any
 
+import orjson
 from sqlalchemy import Table, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, SQLModel, create_engine
@@ -18,6 +21,27 @@ MIGRATION_LOCK = 74_210_031  # pg_advisory_xact_lock key (also taken by migratio
 LOCK_TIMEOUT_SECONDS = 600  # a migration of a big database may take minutes; longer means a stuck holder
 
 
+def json_loads(text: str | bytes) -> Any:
+    """A JSON column's value (orjson: a check decodes half a million of them); the standard library for
+    what orjson refuses (``NaN``, integers beyond 64 bits) so that no stored value becomes unreadable."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
+def json_dumps(value: Any) -> str:
+    """A JSON column's text (UTF-8 as it is, not ``\\u`` escapes); the standard library for what orjson
+    refuses (integers beyond 64 bits, keys that are not text)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False)
+
+
+JSON_CODEC = {"json_serializer": json_dumps, "json_deserializer": json_loads}
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine; for SQLite, create the file's folder and turn on WAL.
 
@@ -28,7 +52,7 @@ def make_engine(url: str) -> Engine:
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
             Path(u.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **JSON_CODEC)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001
@@ -40,7 +64,7 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **JSON_CODEC)
 
 
 def alembic_config():  # noqa: ANN201  (alembic is imported lazily: `gkwatch parse` never needs it)

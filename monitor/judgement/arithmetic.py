@@ -171,12 +171,7 @@ def arithmetic_findings(
     """Every failed sum of 表三 and 表四 (``cells``: a mapping of keys to values, or the values in the
     template's key order; ``unsure``: the cells the reader is unsure of)."""
     keys = cell_keys(template)
-    if isinstance(cells, Mapping):
-        values = [cells.get(k) for k in keys]
-        by_key: Mapping[str, Value] = cells
-    else:
-        values = list(cells)
-        by_key = dict(zip(keys, values, strict=False))
+    values = [cells.get(k) for k in keys] if isinstance(cells, Mapping) else cells
     sums, balances = _fast(template)
     failed_sums = set()
     for spec, ri, terms in sums:
@@ -192,6 +187,7 @@ def arithmetic_findings(
         failed_balances.add(col)
     if not failed_sums and not failed_balances:
         return []
+    by_key = cells if isinstance(cells, Mapping) else dict(zip(keys, values, strict=False))
     s3_sums, s4_sums = _sums(template)
     out = [f for spec in s3_sums if spec in failed_sums and (f := _sum_rule(by_key, unsure, *spec))]
     out += [

@@ -43,9 +43,8 @@ def cell_findings(
         values = [r.value if (r := readings.get(k)) is not None else None for k in cell_keys(template)]
     unsigned, getter = _unsigned(template)
     # C speed for the common case: no negative anywhere (``filter(None, …)`` drops None and zeros alike)
-    if len(values) >= len(unsigned) and min(filter(None, getter(values)), default=0) >= 0:
-        values = ()
-    for i, key in unsigned:
+    no_negative = len(values) >= len(unsigned) and min(filter(None, getter(values)), default=0) >= 0
+    for i, key in () if no_negative else unsigned:
         v = values[i] if i < len(values) else None
         if v is not None and v < 0:
             message = f"{_where(template, key)}：{v:g} < 0"

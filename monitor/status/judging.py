@@ -76,6 +76,12 @@ class ChosenReport:
 class _Loaded:
     reading: Reading
     fingerprint: Fingerprint
+    numbers: _Numbers | None = None  # what history rules compare (made once, though used twice)
+
+    def compared(self) -> _Numbers:
+        if self.numbers is None:
+            self.numbers = _numbers(self.reading)
+        return self.numbers
 
 
 @dataclass
@@ -166,7 +172,7 @@ class Judging:
             if prev is None or not self.judged(key[1]):
                 continue
             found = self.out[key]
-            found += history_findings(_numbers(cur.reading), _numbers(prev.reading))
+            found += history_findings(cur.compared(), prev.compared())
             ratio = is_copy(cur.fingerprint, prev.fingerprint, cur.reading.prose, prev.reading.prose)
             if ratio is not None:
                 found.append(copy_previous_finding(ratio, key[1] - 1))

@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from domain.clock import SHANGHAI, shanghai_date
@@ -31,6 +32,7 @@ _DATE = re.compile(r"((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,
 _COMPACT = re.compile(r"^((?:19|20)\d{2})(\d{2})(\d{2})")
 
 
+@lru_cache(maxsize=8192)
 def parse_date(raw: str | None) -> date | None:
     """A calendar date from what portals print: 2025-01-20 09:30, 2025年1月20日, 2025/01/20, 20250120."""
     if not raw:
@@ -139,6 +141,16 @@ def publication(
     return Publication(best.date, best.evidence, best.raw, best.source, tuple(printed))
 
 
+def _same_dates(kept: dict, current: dict) -> bool:
+    return all(kept.get(k) == v for k, v in current.items())
+
+
+def _seen(dates: dict, first_seen: datetime) -> datetime:
+    """When a set of printed dates was first seen (never before the report itself was)."""
+    seen = dates.get("seen")
+    return max(datetime.fromisoformat(seen), first_seen) if seen else first_seen
+
+
 def earliest_publication(
     history: list[dict],
     *,
@@ -158,30 +170,30 @@ def earliest_publication(
     each set with when gkwatch first saw it — a date is credible only if it is not after that day). Every
     printed date is shown, the ones set aside with why.
     """
-    sets = [dict(s) for s in history or []]
+    urls = {"page_url": page_url, "listing_url": listing_url, "document_url": document_url}
     current = {
         "pub_meta": pub_meta,
         "pub_text": pub_text,
         "listing_date": listing_date,
         "pub_header": pub_header,
     }
-    if not sets or any(sets[-1].get(k) != v for k, v in current.items()):
+    sets = [dict(s) for s in history or []]
+    if not sets or not _same_dates(sets[-1], current):
         sets.append({**current, "seen": None})
-    urls = {"page_url": page_url, "listing_url": listing_url, "document_url": document_url}
-    found: list[Publication] = []
-    for s in sets:
-        seen = datetime.fromisoformat(s["seen"]) if s.get("seen") else first_seen
-        found.append(
-            publication(
-                pub_meta=s.get("pub_meta"),
-                pub_text=s.get("pub_text"),
-                listing_date=s.get("listing_date"),
-                pub_header=s.get("pub_header"),
-                first_seen=max(seen, first_seen),
-                report_year=report_year,
-                **urls,
-            )
+    if len(sets) == 1:  # one set of dates ever printed (nearly every report): no history to weigh
+        return publication(**current, first_seen=_seen(sets[0], first_seen), report_year=report_year, **urls)
+    found = [
+        publication(
+            pub_meta=s.get("pub_meta"),
+            pub_text=s.get("pub_text"),
+            listing_date=s.get("listing_date"),
+            pub_header=s.get("pub_header"),
+            first_seen=_seen(s, first_seen),
+            report_year=report_year,
+            **urls,
         )
+        for s in sets
+    ]
     printed = tuple(dict.fromkeys(p for pub in found for p in pub.printed))
     dated = [p for p in found if p.date is not None]
     if not dated:
