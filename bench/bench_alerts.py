@@ -68,7 +68,11 @@ def seed(engine, n: int, rng: random.Random) -> None:  # noqa: ANN001
                 published=date(year + 1, 2, 3) if status == "late" else None,
                 published_evidence="page_meta" if status == "late" else None,
                 inconsistent=rng.random() < 0.1 if status in ("late", "on_time") else None,
-                findings=["s3.row_total"] if rng.random() < 0.1 else [],
+                findings=(found := ["s3.row_total"] if rng.random() < 0.1 else []),
+                details=[{"rule": r, "severity": "error", "message": "表三 总计不符"} for r in found],
+                evidence={"published": {"date": "2026-02-03", "evidence": "page_meta"}}
+                if status == "late"
+                else {},
                 report_url="http://example.gov.cn/r.html",
                 computed_at=now,
             )
