@@ -138,6 +138,41 @@ CHANGE: dict[str, Term] = {
     "changed": Term("发布后被修改"),
     "corrected": Term("更正"),
 }
+# what an operator may correct (``monitor.status.corrections``)
+CORRECTION: dict[str, Term] = {
+    "date": Term("发布日期有误", "网站所示或本系统认定的发布日期与核实的不符"),
+    "attribution": Term("报告归属有误", "报告被归到了别的机关或年度"),
+    "report": Term("爬虫无法访问的报告", "报告已发布，但本系统无法抓取（由操作员提供网址和日期）"),
+}
+
+# --- crawl runs (``CrawlRun.status``) and how a portal's listing read ended (``PortalRead.end_reason``) ----
+
+RUN_STATUS: dict[str, Term] = {
+    "running": Term("进行中"),
+    "finished": Term("已完成"),
+    "interrupted": Term("中断", "抓取在完成前被停止（超时、终止信号或进程被杀）"),
+    "failed": Term("失败", "抓取进程出错退出"),
+}
+END_REASON: dict[str, Term] = {
+    "finished": Term("栏目已读完", "全部栏目页均已读取"),
+    "interrupted": Term("中断", "抓取在读完栏目前被停止"),
+    "limit": Term("达到抓取上限", "达到为防止陷阱而设的页数或请求数上限"),
+    "listing_failed": Term("栏目页读取失败", "有栏目页未能读取"),
+    "unreachable": Term("网站无法访问"),
+    "blocked": Term("抓取被拦截"),
+    "robots": Term("robots.txt 禁止抓取"),
+    "busy": Term("未读取：另一次抓取正在读取该网站"),
+    "quiet": Term(
+        "栏目异常安静：不作为依据",
+        "栏目读完了，但报告链接突然没有或远少于以往，或每个栏目页都是同一个页面（网站改版或软性拦截）",
+    ),
+}
+# Why a complete read of a portal is quiet (``monitor.status.quiet``): told to the operator.
+QUIET: dict[str, Term] = {
+    "no_links": Term("栏目中突然没有任何报告链接", "以往的完整读取都有报告链接"),
+    "far_fewer": Term("报告链接远少于以往", "不到以往通常数量的一半"),
+    "one_page": Term("每个栏目页都是同一个页面", "多个栏目地址返回完全相同的内容，像是模板页或拦截页"),
+}
 
 
 def label(table: dict, code: object) -> str:  # noqa: ANN001

@@ -15,6 +15,7 @@ really does rather than a canned page:
 from __future__ import annotations
 
 import asyncio
+import secrets
 import shutil
 import subprocess
 import sys
@@ -56,8 +57,21 @@ def write_demo_config(portals, data_dir: Path, *, smtp_port: int, base_url: str)
     alerts["base_url"] = base_url
     alerts.setdefault("operator", "operator@example.org")
     alerts["problem_threshold"] = 1  # one demo crawl: tell the operator about blocked portals at once
+    alerts["unsubscribe_secret"] = secrets.token_urlsafe(32)  # signs the unsubscribe link in every digest
+    alerts.setdefault("contact", "gkwatch 演示站：operator@example.org")
     path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
+
+
+def demo_operator(engine) -> tuple[str, str]:  # noqa: ANN001
+    """A one-time operator login for this demo run (a fresh random password each run, in its fresh
+    database): to try the buttons — crawl a portal again, review a finding, correct a verdict, subscribers."""
+    from monitor.web.accounts import set_account
+    from monitor.web.auth import hash_password
+
+    password = secrets.token_urlsafe(12)
+    set_account(engine, "demo", hash_password(password), source="demo")
+    return "demo", password
 
 
 def run_demo_command(host: str, port: int, data_dir: Path | None, serve: bool = True) -> int:
@@ -71,7 +85,7 @@ def run_demo_command(host: str, port: int, data_dir: Path | None, serve: bool = 
     data_dir = fresh_data_dir(data_dir or Path("data") / "demo")
     base_url = f"http://{host}:{port}"
     _say(f"data folder: {data_dir}")
-    with SamplePortals() as portals, MailSink(data_dir / "mail") as sink:
+    with SamplePortals(cases=True) as portals, MailSink(data_dir / "mail") as sink:
         config_path = write_demo_config(portals, data_dir, smtp_port=sink.port, base_url=base_url)
         config = load_config(config_path)
         _say(f"sample portals up: {', '.join(p.start_urls[0] for p in config.portals)}")
@@ -94,6 +108,8 @@ def run_demo_command(host: str, port: int, data_dir: Path | None, serve: bool = 
             queued += queue_operator_notices(session, config)
         delivery = deliver_outbox(engine, config)
         _say(f"alert digests: {queued} queued, {delivery.sent} delivered to {sink.folder}")
+        login, password = demo_operator(engine)
+        _say(f"operator login (this demo run only): {login} / {password}")
         _say(f"ready in {time.monotonic() - started:.0f} s")
         if not serve:
             return 0

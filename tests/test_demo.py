@@ -65,7 +65,7 @@ def test_demo_crawls_checks_mails_and_serves(tmp_path: Path) -> None:
             rows = json.loads(r.read())
         assert len(rows) >= 30
         statuses = {row["status"] for row in rows}
-        assert {"on_time", "late", "missing", "unknown"} <= statuses
+        assert {"on_time", "late", "missing", "unknown", "undated", "not_due"} <= statuses  # the cases too
         assert any(row["inconsistent"] for row in rows)
         assert rows[0]["agency"] in page
         # no agency-year of the demo is late or missing without the evidence the contract names

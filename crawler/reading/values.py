@@ -49,7 +49,7 @@ _THOUSANDS = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 class CellValue:
     value: int | float | None
     note: str | None = None  # None | "blank" | "not_number" | "format"
-    detail: str = ""  # why, in words: "full-width digits", "unit 万元 in the cell" …
+    detail: str = ""  # why, in Chinese words: "全角数字", "单元格内带单位“万元”" …
 
 
 def clean(text: str | None) -> str:
@@ -62,14 +62,14 @@ def parse_cell(text: str | None, *, money: bool = False) -> CellValue:
     """Read a printed cell. ``money`` cells are 万元 and come back as float."""
     raw = clean(text)
     if not raw:
-        return CellValue(None, "blank", "empty cell")
+        return CellValue(None, "blank", "空白")
     if raw in NOT_NUMBER_MARKS:
-        return CellValue(None, "not_number", f"「{raw}」 instead of a number")
+        return CellValue(None, "not_number", f"填了「{raw}」而不是数字")
 
     irregular: list[str] = []
     t = unicodedata.normalize("NFKC", raw)
     if t != raw and any("０" <= ch <= "９" for ch in raw):
-        irregular.append("full-width digits")
+        irregular.append("全角数字")
 
     sign = 1
     if t[0] in "减-":
@@ -87,33 +87,33 @@ def parse_cell(text: str | None, *, money: bool = False) -> CellValue:
         if unit == "元":
             if money:
                 factor = 1 / 10000
-                irregular.append("written in 元, converted to 万元")
+                irregular.append("以“元”填写，已换算为万元")
             else:
-                irregular.append("unit 元 in a count cell")
+                irregular.append("数量单元格内带单位“元”")
         elif unit == "亿元":
             factor = 10000.0
-            irregular.append("written in 亿元, converted to 万元")
+            irregular.append("以“亿元”填写，已换算为万元")
         else:
-            irregular.append(f"unit {unit} in the cell")
+            irregular.append(f"单元格内带单位“{unit}”")
 
     if _THOUSANDS.match(t):
         t = t.replace(",", "")
-        irregular.append("thousands separators")
+        irregular.append("带千位分隔符")
     if not _NUMBER.match(t):
-        return CellValue(None, "not_number", f"「{raw}」 is not a number")
+        return CellValue(None, "not_number", f"「{raw}」不是数字")
 
     if len(t) > 1 and t[0] == "0" and t[1] != ".":
-        irregular.append(f"leading zeros 「{raw}」")
+        irregular.append(f"数字前有多余的 0「{raw}」")
 
     if money:
         value: int | float = round(sign * float(t) * factor, 6)
     else:
         f = float(t) * factor
         if f != int(f):
-            return CellValue(None, "not_number", f"「{raw}」 is not a whole number")
+            return CellValue(None, "not_number", f"「{raw}」不是整数")
         value = sign * int(f)
     if irregular:
-        return CellValue(value, "format", "; ".join(irregular))
+        return CellValue(value, "format", "；".join(irregular))
     return CellValue(value)
 
 

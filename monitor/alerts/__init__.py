@@ -7,5 +7,6 @@ transaction; ``deliver_outbox`` sends them (SMTP, optionally Apprise) with retri
 from monitor.alerts.digest import queue_alerts
 from monitor.alerts.operator import queue_operator_notices
 from monitor.alerts.outbox import DeliveryResult, deliver_outbox
+from monitor.alerts.testmail import send_test_mail
 
-__all__ = ["DeliveryResult", "deliver_outbox", "queue_alerts", "queue_operator_notices"]
+__all__ = ["DeliveryResult", "deliver_outbox", "queue_alerts", "queue_operator_notices", "send_test_mail"]

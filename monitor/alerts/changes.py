@@ -67,8 +67,6 @@ class Change:
         return f"{c.agency_id}|{c.year}|{self.kind}|{c.status}|{c.version_id}|{since}"
 
 
-
-
 _STATUS_COLUMNS = (
     AgencyYearStatus.agency_id,
     AgencyYearStatus.year,

@@ -19,11 +19,14 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from domain.clock import SHANGHAI
+from domain import codes
+from domain.clock import beijing_time
 from domain.codes import BLOCKING_PROBLEMS
 from domain.config import Config
 from domain.text import clean_text, h, link_html
 from monitor.alerts.outbox import enqueue
+from monitor.alerts.quiet_notice import queue_quiet_notices
+from monitor.status.wording import problem_text
 from storage.models import CrawlProblem, CrawlRun, ListingSnapshot
 from storage.types import utcnow
 
@@ -85,32 +88,46 @@ def current_streak(session: Session, portal_id: str) -> Streak:
 
 
 def render_operator(config: Config, streak: Streak) -> tuple[str, str, str]:
-    """Subject, plain text and HTML of one notice."""
+    """Subject, plain text and HTML of one notice — in Chinese throughout: each problem's kind by its label
+    and what the request got in words (``monitor.status.wording.problem_text``), never a raw English error."""
     portal = next((p for p in config.portals if p.id == streak.portal_id), None)
     name = portal.name if portal else streak.portal_id
     n = len(streak.runs)
-    subject = f"gkwatch 运维：门户 {clean_text(name, max_len=60)} 已连续 {n} 次抓取失败"
+    subject = f"gkwatch 运维：网站 {clean_text(name, max_len=60)} 已连续 {n} 次抓取失败"
     # the operator reads Beijing time everywhere else (web page, digests): not UTC here either
-    since = streak.runs[-1].started_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") + "（北京时间）"
-    lines = [
-        f"门户 {clean_text(name)}（{clean_text(streak.portal_id)}）自 {since}起连续 {n} 次抓取失败。",
-        "在恢复之前，其机关的年度报告状态显示为“unknown”（不归咎于机关）。",
-        "",
-        "最近的问题：",
-    ]
+    since = beijing_time(streak.runs[-1].started_at)
+    unknown = codes.label(codes.STATUS, "unknown")
+    base = config.alerts.base_url.rstrip("/")
+    intro = f"网站 {clean_text(name)}（{clean_text(streak.portal_id)}）自 {since}起连续 {n} 次抓取失败。"
+    meaning = (
+        f"在恢复之前，该网站所属机关的年度报告状态显示为“{unknown}”（不归咎于机关），不会作出“未发布”的结论。"
+    )
+    lines = [intro, meaning, "", "最近的问题："]
     items = []
     for p in streak.problems[:PROBLEMS_SHOWN]:
-        lines.append(f"  - [{clean_text(p.kind)}] {clean_text(p.url, max_len=500)} {clean_text(p.detail)}")
-        items.append(f"<li>[{h(p.kind)}] {link_html(p.url)} {h(p.detail)}</li>")
+        said = problem_text(p.kind, p.detail)
+        when = beijing_time(p.at, suffix=False)
+        lines.append(f"  - {when} {said}：{clean_text(p.url, max_len=500)}")
+        items.append(
+            f'<li style="margin:4px 0;">{h(when)} {h(said)}：'
+            f'<span style="overflow-wrap:anywhere;word-break:break-all;">{link_html(p.url)}</span></li>'
+        )
     if len(streak.problems) > PROBLEMS_SHOWN:
         lines.append(f"  ……另有 {len(streak.problems) - PROBLEMS_SHOWN} 条")
     if not streak.problems:
-        lines.append("  （整次抓取失败，未记录具体网址）")
-    lines += ["", "此邮件由 gkwatch 自动发送，只在每次连续失败时发送一次。"]
+        lines.append("  （整次抓取失败，未记录具体网址：请查看服务日志）")
+        items.append("<li>（整次抓取失败，未记录具体网址：请查看服务日志）</li>")
+    what = "请检查该网站是否改版、是否屏蔽了抓取，或暂时无法访问；可在“抓取记录”页面单独重新抓取该网站。"
+    runs_url = f"{base}/runs"
+    lines += ["", what, f"抓取记录：{runs_url}", "", "此邮件由 gkwatch 自动发送，每次连续失败只发送一次。"]
     html = (
-        '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"></head><body>'
-        f"<p>{h(lines[0])}</p><p>{h(lines[1])}</p><ul>{''.join(items)}</ul>"
-        f"<p>{h(lines[-1])}</p></body></html>"
+        '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
+        '<body style="margin:0;background:#f6f7f9;color:#1d2329;font:15px/1.6 sans-serif;">'
+        '<div style="max-width:640px;margin:0 auto;padding:12px;">'
+        f"<p><strong>{h(intro)}</strong></p><p>{h(meaning)}</p><p>最近的问题：</p>"
+        f'<ul style="padding-left:18px;">{"".join(items)}</ul><p>{h(what)}<br>{link_html(runs_url, "抓取记录")}</p>'
+        f'<p style="color:#5f6b76;font-size:13px;">{h(lines[-1])}</p></div></body></html>'
     )
     return subject, "\n".join(lines) + "\n", html
 
@@ -140,5 +157,6 @@ def queue_operator_notices(session: Session, config: Config, *, now: datetime | 
             now=now,
         )
         queued += row is not None
+    queued += queue_quiet_notices(session, config, now=now)  # portals that went quiet (monitor.status.quiet)
     session.flush()
     return queued

@@ -31,6 +31,7 @@ from monitor.web import (
 )
 from monitor.web.accounts import seed_accounts
 from monitor.web.auth import LoginLimiter, SessionStore
+from monitor.web.limits import ComputeLimit
 from monitor.web.paths import AgencyPaths
 from monitor.web.queries import TTLCache, ensure_indexes
 from monitor.web.security import SecurityHeaders
@@ -102,6 +103,7 @@ def create_app(
         max_age=max(1, int(settings.session_max_hours * 3600)),
     )
     app.add_middleware(AgencyPaths)  # /agency/{id}/…: an id's "/" (%2F) stays in its segment
+    app.add_middleware(ComputeLimit)  # a few pages computed at a time (monitor.web.limits)
     app.add_middleware(SecurityHeaders)
     return app
 

@@ -58,20 +58,24 @@ def record_crawl_request(session: Session, *, username: str, outcome: str) -> Op
     return act
 
 
-def trail_for_agency(session: Session, agency_id: str) -> list[OperatorAction]:
-    """Newest first."""
+def trail_for_agency(session: Session, agency_id: str) -> list[Any]:
+    """Newest first (rows with the columns of ``OperatorAction`` as attributes)."""
+    t = OperatorAction.__table__.c
     return list(
-        session.exec(
-            select(OperatorAction)
-            .where(OperatorAction.agency_id == agency_id)
-            .order_by(OperatorAction.at.desc(), OperatorAction.id.desc())
+        session.connection().execute(
+            select(OperatorAction.__table__)
+            .where(t.agency_id == agency_id)
+            .order_by(t.at.desc(), t.id.desc())
         )
     )
 
 
 def current_reviews(session: Session, agency_id: str) -> dict[tuple[int, str], dict[str, Any]]:
     """(year, rule) -> the standing verdict, for marking findings on the agency page."""
-    rows = session.exec(select(FindingReview).where(FindingReview.agency_id == agency_id))
+    t = FindingReview.__table__.c
+    rows = session.connection().execute(
+        select(t.year, t.rule, t.verdict, t.note, t.reviewer, t.at).where(t.agency_id == agency_id)
+    )
     return {
         (r.year, r.rule): {"verdict": r.verdict, "note": r.note, "reviewer": r.reviewer, "at": r.at}
         for r in rows
@@ -128,13 +132,14 @@ def record_correction(
     return row
 
 
-def current_corrections(session: Session, agency_id: str) -> dict[int, list[VerdictCorrection]]:
-    """year -> the corrections in force, for the agency page."""
-    out: dict[int, list[VerdictCorrection]] = {}
-    for c in session.exec(
-        select(VerdictCorrection)
-        .where(VerdictCorrection.agency_id == agency_id, VerdictCorrection.active == True)  # noqa: E712
-        .order_by(VerdictCorrection.at)
+def current_corrections(session: Session, agency_id: str) -> dict[int, list[Any]]:
+    """year -> the corrections in force, for the agency page (rows of ``VerdictCorrection``'s columns)."""
+    t = VerdictCorrection.__table__.c
+    out: dict[int, list[Any]] = {}
+    for c in session.connection().execute(
+        select(VerdictCorrection.__table__)
+        .where(t.agency_id == agency_id, t.active == True)  # noqa: E712
+        .order_by(t.at)
     ):
         out.setdefault(c.year, []).append(c)
     return out

@@ -71,7 +71,9 @@ class ReportEntry:
     year: int
     fmt: str  # html, or an attachment format
     published: datetime | None  # the portal's date (PubDate / listing date / Last-Modified); None = no date
-    evidence: str | None  # page_meta | page_text | listing_date | http_header | first_seen — what a correct crawl concludes
+    evidence: (
+        str | None
+    )  # page_meta | page_text | listing_date | http_header | first_seen — what a correct crawl concludes
     defects: frozenset[str] = frozenset()
     agency_name: str | None = None  # for unregistered agencies
     number: int = 0  # the CMS's article id (stable URLs)

@@ -174,4 +174,4 @@ def test_the_reports_the_replay_does_not_serve_are_recorded_with_their_link_text
     }
     for r in failed:  # the date the listing prints beside each link (here the same day as its URL's)
         day = urlsplit(r.url).path.rsplit("/t", 1)[1][:8]
-        assert r.pub_text == f"{day[:4]}-{day[4:6]}-{day[6:]}"
+        assert (r.listing_date, r.pub_text) == (f"{day[:4]}-{day[4:6]}-{day[6:]}", None)

@@ -75,7 +75,8 @@ def test_digest_reaches_the_right_subscriber(tmp_path, sqlite_engine, smtp_serve
     assert "怀化" not in sd_text  # region filter
     assert "淄川区教育局" not in sd_text  # on time: no news
     assert "http://watch.example.org/agency/zc-zsj" in sd_text
-    assert 'href="http://watch.example.org/agency/zc-zsj"' in sd_html
+    assert 'href="http://watch.example.org/agency/zc-zsj/2022"' in sd_html  # the agency-year's page
+    assert 'href="http://watch.example.org/agency/zc-zsj/2022/evidence.zip"' in sd_html
     assert 'href="http://www.zichuan.gov.cn/r/2022.html"' in sd_html
     assert "首次" in sd_text  # the first digest says it lists the current state, not only news
     assert sd.message["Subject"] == "gkwatch 提醒：淄川区招商局 2022 年度报告逾期发布"
@@ -107,7 +108,9 @@ def test_unchanged_second_run_is_silent_and_only_news_follows(tmp_path, sqlite_e
             select(Outbox).where(Outbox.recipient == "sd@example.org").order_by(Outbox.id.desc())
         ).first()
     assert "淄川区教育局" in newest.body_text and "数据不一致" in newest.body_text
-    assert "s3.row_total" in newest.body_text and "总计" in newest.body_text  # the rule explained
+    assert "总计" in newest.body_text and "六类申请人之和" in newest.body_text  # the rule, in Chinese …
+    assert "s3.row_total" not in newest.body_text  # … the text has no rule ids; the HTML shows them small
+    assert '<code style="font-size:11px;color:#5f6b76;">s3.row_total</code>' in newest.body_html
     assert "淄川区招商局" not in newest.body_text  # already told
     assert "首次" not in newest.body_text
 

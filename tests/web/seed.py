@@ -52,6 +52,9 @@ def password_hash() -> str:
 
 
 def _status(agency: Agency, year: int, status: str, **kw) -> AgencyYearStatus:  # noqa: ANN003
+    due = kw.setdefault("due", date(year + 1, 1, 31))
+    if status == "late" and kw.get("published"):  # as gkwatch check stores it
+        kw["days_late"] = (kw["published"] - due).days
     return AgencyYearStatus(
         agency_id=agency.id,
         year=year,
@@ -59,7 +62,7 @@ def _status(agency: Agency, year: int, status: str, **kw) -> AgencyYearStatus:  
         region=agency.region,
         kind=agency.kind,
         status=status,
-        due=kw.pop("due", date(year + 1, 1, 31)),
+        due=kw.pop("due"),
         due_reason=kw.pop("due_reason", "department, 条例 art. 49"),
         **kw,
     )
@@ -81,7 +84,13 @@ def seed(tmp_path: Path, *, users: bool = True, db_url: str | None = None) -> Se
     sha = archive.put(REPORT_HTML)
 
     agencies = [
-        Agency(id="zichuan-zsj", name="淄川区招商局", region="山东省/淄博市/淄川区", kind="department"),
+        Agency(
+            id="zichuan-zsj",
+            name="淄川区招商局",
+            aliases=["区招商局", "淄川招商"],
+            region="山东省/淄博市/淄川区",
+            kind="department",
+        ),
         Agency(id="zichuan-gov", name="淄川区人民政府", region="山东省/淄博市/淄川区", kind="government"),
         Agency(id="zhangdian-jyj", name="张店区教育局", region="山东省/淄博市/张店区", kind="department"),
         Agency(id="jinan-town", name="历城区港沟街道办事处", region="山东省/济南市/历城区", kind="township"),

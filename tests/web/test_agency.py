@@ -23,10 +23,12 @@ def test_agency_page_shows_the_evidence(client, seeded):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and HOSTILE not in html
 
 
-def test_due_reason_is_chinese_on_the_page_and_unchanged_in_the_export(client):
+def test_due_reason_is_chinese_on_the_page_and_in_the_export(client):
     html = client.get("/").text
     assert 'title="部门，《条例》第四十九条"' in html and "art. 49" not in html
-    assert "department, 条例 art. 49" in client.get("/export.csv").text  # data keeps the contract's text
+    csv_text = client.get("/export.csv").content.decode("utf-8-sig")
+    assert "部门，《条例》第四十九条" in csv_text and "art. 49" not in csv_text  # the published file: Chinese
+    assert client.get("/api/status").json()[0]["due"]  # JSON keeps the contract's codes
 
 
 def test_due_reason_translation():

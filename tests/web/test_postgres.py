@@ -57,6 +57,8 @@ def test_filters_on_postgres(pg_client):
         "rtl",
         "formula",
     }
+    assert ids(pg_client.get("/", params={"q": "淄川招商"}).text) == {"zichuan-zsj"}  # an alias (trigram)
+    assert ids(pg_client.get("/", params={"region": "淄川区"}).text) == {"zichuan-zsj", "zichuan-gov"}
     r = pg_client.get("/", params={"q": "' OR 1=1 --"})
     assert r.status_code == 200 and ids(r.text) == set()
 
@@ -66,5 +68,5 @@ def test_counts_and_export_on_postgres(pg_client):
     assert re.search(r"<bdi>淄博市</bdi></a>.*?3 条，按时率 33%", html, re.S)
     r = pg_client.get("/export.csv", params={"status": "late"})
     rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
-    assert {row["agency_id"] for row in rows} == {"zichuan-zsj", "hostile"}
-    assert HOSTILE in {row["agency"] for row in rows}
+    assert {row["机关编号"] for row in rows} == {"zichuan-zsj", "hostile"}
+    assert HOSTILE in {row["机关"] for row in rows}

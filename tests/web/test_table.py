@@ -180,12 +180,13 @@ def test_export_csv_has_bom_filters_and_no_formulas(client):
     assert r.content.startswith(b"\xef\xbb\xbf")
     assert "attachment" in r.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
-    assert {row["agency_id"] for row in rows} == {"huaihua-cz", "hostile", "rtl", "formula"}
-    formula = next(row for row in rows if row["agency_id"] == "formula")
-    assert formula["agency"] == "'" + FORMULA  # a spreadsheet will not evaluate it
-    hostile = next(row for row in rows if row["agency_id"] == "hostile")
-    assert hostile["agency"] == HOSTILE and hostile["findings"] == "s4.total"
-    assert hostile["inconsistent"] == "true" and hostile["due"] == "2022-01-31"
+    assert {row["机关编号"] for row in rows} == {"huaihua-cz", "hostile", "rtl", "formula"}
+    formula = next(row for row in rows if row["机关编号"] == "formula")
+    assert formula["机关"] == "'" + FORMULA  # a spreadsheet will not evaluate it
+    hostile = next(row for row in rows if row["机关编号"] == "hostile")
+    assert hostile["机关"] == HOSTILE and hostile["规则编号"] == "s4.total"
+    assert hostile["数据一致性"].startswith("不一致") and hostile["截止日"] == "2022-01-31"
+    assert hostile["状态"] == "逾期发布" and hostile["类型"] == "部门"
 
 
 def test_export_xlsx_opens_and_matches_filters(client):
@@ -194,10 +195,10 @@ def test_export_xlsx_opens_and_matches_filters(client):
     ws = load_workbook(io.BytesIO(r.content), read_only=True).active
     rows = list(ws.values)
     header, body = rows[0], rows[1:]
-    assert header[0] == "agency_id"
+    assert header[0] == "机关编号"
     assert sorted(r[0] for r in body) == ["hostile", "zichuan-zsj"]
-    i = header.index("published")
-    assert {r[i] for r in body} == {"2022-02-03", "2022-02-20"}
+    i = header.index("发布日期")
+    assert {r[i].date() for r in body} == {date(2022, 2, 3), date(2022, 2, 20)}  # real dates
 
 
 def test_static_css_is_served(client):
@@ -213,8 +214,7 @@ def test_empty_database_gives_an_empty_page(tmp_path):
     )
     c = TestClient(create_app(config))
     r = c.get("/")
-    assert r.status_code == 200 and "没有符合条件的记录" in r.text
+    assert r.status_code == 200 and "没有符合全部条件的记录" in r.text and "尚无检查结果" in r.text
     assert c.get("/api/status").json() == []
-    assert (
-        c.get("/export.csv").content.decode("utf-8-sig").splitlines()[0].startswith("agency_id,agency,region")
-    )
+    assert c.get("/api/status", params={"limit": 10}).json() == []
+    assert c.get("/export.csv").content.decode("utf-8-sig").splitlines()[0].startswith("机关编号,机关,地区")

@@ -260,7 +260,9 @@ def read_pdf(data: bytes) -> Document:
     if not any(isinstance(b, Table) or b.text.strip() for b in blocks):
         if images:
             found = " (OCR found no text in it)" if ocr is not None else ""  # OCR hook (issue 12)
-            raise UnreadableDocument(f"scanned/image-only PDF: no text layer; needs OCR to be read{found}", "pdf")
+            raise UnreadableDocument(
+                f"scanned/image-only PDF: no text layer; needs OCR to be read{found}", "pdf"
+            )
         raise UnreadableDocument("PDF without any text", "pdf")
     # PDF info keys ("Title", "Author") are kept prefixed: they are often stale, never the printed title.
     doc = Document(
