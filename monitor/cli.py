@@ -132,6 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input (one line)"
     )
+    remove = users.add_parser(
+        "remove", parents=[common], help="deactivate an operator (their web sessions end at once)"
+    )
+    remove.add_argument("name", metavar="NAME")
     users.add_parser("list", parents=[common], help="list the operators")
     _with_examples(p, sub)
     return p
@@ -172,6 +176,7 @@ EXAMPLES = {
     "user": """examples:
   gkwatch user add alice                         asks for the password twice (on a terminal)
   printf '%s\\n' "$PASSWORD" | gkwatch user add alice --password-stdin
+  gkwatch user remove alice                      deactivated; logged out everywhere at once
   gkwatch user list""",
 }
 
@@ -262,10 +267,11 @@ MIN_PASSWORD = 10
 
 
 def run_user_command(config, args) -> int:  # noqa: ANN001
-    """``gkwatch user add NAME [--password-stdin]`` and ``gkwatch user list`` (accounts in the database)."""
+    """``gkwatch user add NAME [--password-stdin]``, ``gkwatch user remove NAME`` and ``gkwatch user list``
+    (accounts in the database)."""
     import re
 
-    from monitor.web.accounts import operator_hashes, set_account
+    from monitor.web.accounts import operator_hashes, remove_account, set_account
     from monitor.web.auth import hash_password
     from storage.db import init_db, make_engine
 
@@ -275,6 +281,12 @@ def run_user_command(config, args) -> int:  # noqa: ANN001
         if args.user_command == "list":
             for name in sorted(operator_hashes(engine)):
                 print(name)
+            return 0
+        if args.user_command == "remove":
+            if not remove_account(engine, args.name.strip()):
+                print(f"gkwatch user remove: no active operator {args.name.strip()!r}", file=sys.stderr)
+                return 1
+            print(f"operator {args.name.strip()} deactivated; their web sessions have ended")
             return 0
         name = args.name.strip()
         if not re.fullmatch(r"[\w.@-]{1,64}", name):

@@ -22,7 +22,7 @@ from typing import Any
 from sqlmodel import Session, or_, select
 
 from domain import codes
-from domain.clock import beijing_time
+from monitor.status import wording
 from storage.archive import Archive
 from storage.models import AgencyYearStatus, Fetch, ListingSnapshot, Report, ReportVersion
 
@@ -212,44 +212,23 @@ def _manifest(status: AgencyYearStatus, items: list[Item], left_out: list[dict[s
 
 
 def summary_html(m: dict[str, Any]) -> str:
-    """The manifest for people: Chinese, escaped (every value came from a portal we do not control)."""
+    """The manifest for people: Chinese, in the words of the web page (``monitor.status.wording``), escaped
+    (every value came from a portal we do not control)."""
     e = html.escape
     rows = [
         ("机关", f"{m['agency']}（{m['agency_id']}）"),
         ("地区", m["region"]),
         ("年度", str(m["year"])),
-        ("结论", m["status_label"]),
-        ("截止日", f"{m['due']}（{m['due_reason']}）"),
+        ("结论", wording.verdict_sentence(m)),
+        ("截止日", f"{m['due']}（{wording.due_reason(m['due_reason'])}）"),
         ("发布日期", m["published"] or "—"),
         ("日期依据", codes.label(codes.EVIDENCE, m["published_evidence"])),
         ("逾期天数", "—" if m["days_late"] is None else str(m["days_late"])),
         ("报告网址", m["report_url"] or "—"),
-        ("数据一致性", codes.label(codes.INCONSISTENT, m["inconsistent"])),
+        ("数据一致性", wording.consistency(m["inconsistent"], m["findings"]).text),
         ("抓取问题", codes.label(codes.PROBLEM, m["crawl_problem"])),
     ]
-    ev = m["evidence"]
-    published = ev.get("published") or {}
-    if published.get("quote"):
-        rows.append(("网站原文", f"「{published['quote']}」（{published.get('source') or ''}）"))
-    proof = ev.get("absence")
-    if proof:
-        rows.append(
-            (
-                "证明未见报告的栏目读取",
-                f"第 {proof['run_id']} 次抓取，{beijing_time(datetime.fromisoformat(proof['started_at']))}，"
-                f"完整读取栏目页 {proof['listing_pages']} 页",
-            )
-        )
-    problem = ev.get("problem")
-    if problem:
-        rows.append(("抓取失败的请求", f"{problem['url']}：{problem['detail']}（{problem['at']}）"))
-    for c in ev.get("corrections", []):
-        rows.append(
-            (
-                "操作员更正",
-                f"{c['kind']}：{c.get('published') or ''} {c.get('report_url') or ''}，理由：{c['reason']}（{c['by']}，{c['at']}）",
-            )
-        )
+    rows += [("证据", line) for line in wording.evidence_lines(m)]
     table = "".join(f"<tr><th>{e(k)}</th><td>{e(str(v))}</td></tr>" for k, v in rows)
     findings = "".join(
         f"<li>[{e(codes.label(codes.SEVERITY, f.get('severity')))}] {e(codes.explain(str(f.get('rule'))))}："

@@ -4,10 +4,12 @@ them by the archive's sha256 and a readable summary."""
 from __future__ import annotations
 
 import hashlib
+import html
 import io
 import json
 import zipfile
 
+from monitor.status import wording
 from tests.web.seed import HOSTILE, REPORT_HTML
 
 
@@ -33,6 +35,10 @@ def test_the_zip_holds_the_archived_bytes_named_by_their_sha256(client, seeded):
         assert seeded.engine is not None and f["url"] and f["fetched_at"]
     summary = z.read("summary.html").decode("utf-8")
     assert "逾期发布" in summary and "淄川区招商局" in summary
+    # the facts behind the verdict, in the web page's words (monitor.status.wording), each line in the summary
+    lines = wording.evidence_lines(manifest)
+    assert lines and all(html.escape(line) in summary for line in lines)
+    assert wording.verdict_sentence(manifest) in summary
 
 
 def test_crawled_text_is_escaped_in_the_summary(client, seeded):

@@ -24,6 +24,7 @@ from storage.subscriptions import active_subscribers, token_email, unsubscribe_t
 from tests.monitor.alerts_fixtures import SmtpServer
 from tests.web.conftest import csrf_from, login
 from tests.web.evidence_seed import build
+from tests.web.seed import PASSWORD
 
 
 @pytest.fixture
@@ -89,6 +90,45 @@ def test_config_users_seed_the_accounts(judged):
     TestClient(create_app(judged.config, engine=judged.engine))
     with Session(judged.engine) as s:
         assert s.get(OperatorAccount, "alice").source == "config"
+
+
+def test_an_operator_removed_or_given_a_new_password_is_logged_out_at_once(
+    judged, tmp_path, monkeypatch, capsys
+):
+    path = write_config(judged, tmp_path)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("the first long password\n"))
+    assert main(["user", "add", "dave", "--password-stdin", "--config", path]) == 0
+    browser = TestClient(create_app(judged.config, engine=judged.engine))
+    assert login(browser, "dave", "the first long password").status_code == 303
+    assert "操作员：dave" in browser.get("/").text
+    # a new password ends the logins made with the old one
+    monkeypatch.setattr(sys, "stdin", io.StringIO("the second long password\n"))
+    assert main(["user", "add", "dave", "--password-stdin", "--config", path]) == 0
+    assert "操作员：dave" not in browser.get("/").text
+    assert login(browser, "dave", "the second long password").status_code == 303
+    assert "操作员：dave" in browser.get("/").text
+    # removed: the live session ends, the login is refused, the row stays (audit records name it)
+    assert main(["user", "remove", "dave", "--config", path]) == 0
+    assert "deactivated" in capsys.readouterr().out
+    assert "操作员：dave" not in browser.get("/").text
+    assert login(browser, "dave", "the second long password").status_code == 401
+    with Session(judged.engine) as s:
+        assert s.get(OperatorAccount, "dave").active is False
+    assert main(["user", "remove", "dave", "--config", path]) == 1  # no such active operator
+    assert main(["user", "list", "--config", path]) == 0
+    assert "dave" not in capsys.readouterr().out.split()
+
+
+def test_a_user_dropped_from_config_yaml_is_deactivated_at_the_next_start(judged):
+    browser = TestClient(create_app(judged.config, engine=judged.engine))
+    assert login(browser, "alice", PASSWORD).status_code == 303
+    assert "操作员：alice" in browser.get("/").text
+    judged.config.web.users = []
+    TestClient(create_app(judged.config, engine=judged.engine))  # the next start seeds from config.yaml
+    with Session(judged.engine) as s:
+        assert s.get(OperatorAccount, "alice").active is False
+    assert "操作员：alice" not in browser.get("/").text  # logged out at once
+    assert login(browser, "alice", PASSWORD).status_code == 401
 
 
 def test_subscribers_page_add_remove_and_test_mail_over_smtp(judged, smtp):
