@@ -170,7 +170,7 @@ def seed(db_url: str, agency_years: int, rng: random.Random) -> tuple[list[str],
             details = _details(rng) if has_report else []
             if has_report:
                 batch_r.append(dict(url=url, portal_id="p", agency_id=aid, year=year, title=f"{name}{year}年政府信息公开工作年度报告",
-                                    pub_meta=f"{published} 09:00:00" if published else None, attachment_urls=[],
+                                    pub_meta=f"{published} 09:00:00" if published else None, attachment_urls=[], pub_history=[],
                                     first_seen=now, last_seen=now))  # fmt: skip
                 if aid in visited:
                     readings.append((aid, year, url, "2021", now))
@@ -431,11 +431,14 @@ def main() -> int:
         folder.mkdir(parents=True, exist_ok=True)
         db = folder / f"web-{n}.db"
         t = time.perf_counter()
-        if not db.exists():
-            ids, visited = seed(f"sqlite:///{db}", n, rng)
+        if not db.exists():  # seeded under another name first: an interrupted seed is never reused
+            partial = db.with_suffix(".partial")
+            partial.unlink(missing_ok=True)
+            ids, visited = seed(f"sqlite:///{partial}", n, rng)
+            (folder / f"web-{n}.visited").write_text("\n".join(visited))
+            partial.rename(db)
             print(f"seeded {n:,} agency-years ({len(ids):,} agencies) in {time.perf_counter() - t:.1f} s, "
                   f"{db.stat().st_size / 1e6:.0f} MB")  # fmt: skip
-            (folder / f"web-{n}.visited").write_text("\n".join(visited))
         else:
             n_agencies = max(1, n // len(YEARS))
             ids, visited = (

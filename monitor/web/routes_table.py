@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from sqlmodel import Session
@@ -145,31 +146,42 @@ API_COLUMNS = (
     queries.raw_json(C.evidence),
 )
 _HEAD = ("agency_id", "agency", "region", "year", "status")
-_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _iso(v: Any) -> Any:
     return v.isoformat() if isinstance(v, date | datetime) else v
 
 
+_STDLIB_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_iso).encode
+
+
+def _dumps(obj: dict[str, Any]) -> str:
+    """Compact JSON, dates as ISO 8601: orjson (a quarter of an API page's time went to the standard
+    library's encoder), the standard library for what orjson refuses (integers beyond 64 bits)."""
+    try:
+        return orjson.dumps(obj).decode()
+    except TypeError:
+        return _STDLIB_DUMPS(obj)
+
+
 def _api_json(r: dict[str, Any]) -> str:
     """One stored row as the contract's status object, its findings and evidence spliced in as stored."""
-    head = _DUMPS(
+    head = _dumps(
         {
             "agency_id": r["agency_id"],
             "agency": r["agency"],
             "region": r["region"],
             "year": r["year"],
             "status": r["status"],
-            "due": _iso(r["due"]),
-            "published": _iso(r["published"]),
+            "due": r["due"],
+            "published": r["published"],
             "published_evidence": r["published_evidence"],
             "days_late": r["days_late"],
-            "first_seen": _iso(r["first_seen"]),
+            "first_seen": r["first_seen"],
             "inconsistent": r["inconsistent"],
         }
     )
-    tail = _DUMPS({"report_url": r["report_url"], "crawl_problem": r["crawl_problem"]})
+    tail = _dumps({"report_url": r["report_url"], "crawl_problem": r["crawl_problem"]})
     return f'{head[:-1]},"findings":{r["findings"] or "[]"},{tail[1:-1]},"evidence":{r["evidence"] or "{}"}}}'
 
 
