@@ -1,26 +1,51 @@
 """A status row's display values, computed in Python once per row.
 
 The table shows 50 rows of about ten cells; doing the label look-ups here instead of in Jinja macros
-halves the page's rendering time (the page must stay fast under concurrent load). Values are still
-escaped by the template: nothing here is marked safe.
+halves the page's rendering time (the page must stay fast under concurrent load). The row and region
+lists are built as text here, every value escaped (``_e``), and marked safe once.
 """
 
 from __future__ import annotations
 
+import functools
+import html
+import re
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, quote_plus
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from domain.text import safe_url
 from monitor.status import wording
 from monitor.web import labels as L
 
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_.~-]+").fullmatch  # what ``quote(…, safe="")`` leaves as it is
+
 
 def agency_href(agency_id: str, year: int | None = None) -> str:
     """The agency's page (``/agency/{id}``; an id's "/" encoded), or one year of it."""
-    base = "/agency/" + quote(agency_id, safe="")
+    base = "/agency/" + (agency_id if _PLAIN_ID(agency_id) else quote(agency_id, safe=""))
     return base if year is None else f"{base}/{year}"
+
+
+# A page's links repeat the same few keys and values (a region, a year, a sort): each quoted once.
+_quote_plus = functools.lru_cache(maxsize=4096)(quote_plus)
+
+
+def urlencode_params(params: dict[str, Any]) -> str:
+    """``urllib.parse.urlencode`` of a flat mapping, byte for byte, with each key and value quoted once per
+    process: a table page builds about thirty such links, and quoting them was a tenth of its time."""
+    return "&".join(f"{_quote_plus(str(k))}={_quote_plus(str(v))}" for k, v in params.items())
+
+
+_SPECIAL = re.compile("[&<>\"']").search  # most names hold none of them: no five replacements then
+
+
+def _e(value: Any) -> str:
+    """``markupsafe.escape`` as plain text (the same five characters escaped, as ``html.escape`` does):
+    a row's ten cells are joined as text and marked safe once, not made into ten ``Markup`` objects."""
+    text = value if type(value) is str else str(value)
+    return html.escape(text) if _SPECIAL(text) else text
 
 
 def row_view(r: dict[str, Any]) -> dict[str, Any]:
@@ -52,13 +77,13 @@ def row_view(r: dict[str, Any]) -> dict[str, Any]:
 
 
 def _url_attr(url: str | None) -> str:
-    return escape(url) if url else ""
+    return _e(url) if url else ""
 
 
 def row_html(v: dict[str, Any]) -> Markup:
     """One row of the status table (``row_view``'s values), built here: 50 rows of ten cells through Jinja
     cost more than the rest of the page. Every value is escaped; names are isolated (``bdi``)."""
-    e = escape
+    e = _e
     problem = f' <span class="muted small">{e(v["problem"])}</span>' if v["problem"] else ""
     late = f' <span class="small">逾期 {v["days_late"]} 天</span>' if v["days_late"] else ""
     evidence = f' <span class="muted small">{e(v["evidence"])}</span>' if v["evidence"] else ""
@@ -97,6 +122,7 @@ def regions_html(regions: list, params: dict[str, str]) -> Markup:  # noqa: ANN0
     """The per-region list with its stacked bars (server-drawn SVG), links keeping the other filters."""
     scale = max((rc.total for rc in regions), default=0)
     out = []
+    params = {k: v for k, v in params.items() if k != "region"}
     for rc in regions:
         x, rects = 0.0, []
         for s in _BAR_ORDER:
@@ -104,10 +130,10 @@ def regions_html(regions: list, params: dict[str, str]) -> Markup:  # noqa: ANN0
             if w > 0:
                 rects.append(f'<rect class="s-{s}" x="{x:.1f}" y="0" width="{w:.1f}" height="16"></rect>')
             x += w
-        href = "/?" + urlencode({**params, "region": rc.region})
+        href = "/?" + urlencode_params({"region": rc.region, **params})
         rate = f"，按时率 {rc.on_time_rate * 100:.0f}%" if rc.on_time_rate is not None else ""
         out.append(
-            f'<li><a href="{escape(href)}" class="rname"><bdi>{escape(rc.label)}</bdi></a>'
+            f'<li><a href="{_e(href)}" class="rname"><bdi>{_e(rc.label)}</bdi></a>'
             '<svg class="bar" viewBox="0 0 1000 16" preserveAspectRatio="none" role="img" aria-hidden="true">'
             f'{"".join(rects)}</svg><span class="rnum">{rc.total} 条{rate}</span></li>'
         )

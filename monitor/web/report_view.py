@@ -6,6 +6,7 @@ page shows exactly the rows and columns the report was read against.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,14 +53,20 @@ def _td(key: str, cells: dict[str, Any], marks: dict[str, tuple[list[str], str]]
     return f'<td class="flag-{mark[1]}" title="{why}" data-key="{key}">{shown}</td>'
 
 
+@functools.lru_cache(maxsize=512)
+def _row_head(group: str, label: str) -> str:
+    """A row's heading: the template's own words, the same on every page, escaped once per process."""
+    g = f'<span class="muted small">{escape(group)}</span> ' if group else ""
+    return f'<th scope="row">{g}{escape(label)}</th>'
+
+
 def _table(title: str, columns: list[str], rows: list[tuple[str, str, list[str | None]]]) -> str:
     """``rows``: (group, label, cell HTML or None where the row has no such column)."""
     head = "".join(f'<th scope="col">{escape(c)}</th>' for c in columns)
     body = []
     for group, label, tds in rows:
-        g = f'<span class="muted small">{escape(group)}</span> ' if group else ""
         cells = "".join(td if td is not None else '<td class="na"></td>' for td in tds)
-        body.append(f'<tr><th scope="row">{g}{escape(label)}</th>{cells}</tr>')
+        body.append(f"<tr>{_row_head(group, label)}{cells}</tr>")
     return (
         f'<div class="scroll"><table class="report"><caption>{escape(title)}</caption>'
         f'<thead><tr><th scope="col">项目</th>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'

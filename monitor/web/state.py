@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -25,6 +25,7 @@ from monitor.status import wording
 from monitor.web import labels
 from monitor.web.accounts import operator_hashes
 from monitor.web.auth import LoginLimiter, SessionStore, csrf_token, current_user
+from monitor.web.display import urlencode_params
 from monitor.web.freshness import Freshness, freshness
 from monitor.web.queries import TTLCache
 from monitor.web.settings import WebSettings
@@ -44,7 +45,7 @@ def environment() -> Environment:
     )
     env.filters["safe_url"] = safe_url
     env.filters["shanghai"] = beijing_time
-    env.filters["urlencode_params"] = urlencode
+    env.filters["urlencode_params"] = urlencode_params
     env.filters["idpath"] = lambda agency_id: quote(str(agency_id), safe="")  # an id's "/" as %2F
     env.filters["pct"] = lambda x, digits=1: "—" if x is None else f"{x * 100:.{digits}f}%"
     env.globals["L"] = labels
