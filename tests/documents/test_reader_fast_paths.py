@@ -220,6 +220,18 @@ def test_page_scan_finds_what_a_walk_of_every_element_finds():
     assert found > 1000
 
 
+def test_role_elements_are_in_document_order_however_they_are_ordered(monkeypatch):
+    """By their paths (a few role elements) or by a walk of the page (many): the same list."""
+    rng = random.Random(5)
+    for _ in range(300):
+        markup = "<html><body>" + "".join(rng.choices(_PAGE_PIECES, k=rng.randrange(5, 60)))
+        root = etree.fromstring(markup, _PARSER)
+        by_path = html._role_elements(root)
+        monkeypatch.setattr(html, "_MAX_SORTED_ROLES", 0)
+        assert html._role_elements(root) == by_path, markup
+        monkeypatch.undo()
+
+
 def test_exact_cell_reading_keeps_document_order_and_the_text_after_skipped_elements():
     """The text after an inner element's children is read after them, and a form control or script drops
     its own content, never the words that follow it (a checkbox before 是, a list box before 其他)."""

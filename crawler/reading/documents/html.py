@@ -423,7 +423,8 @@ _TITLE_CASE = str.maketrans("TITLE", "title")  # what XPath's translate(@class, 
 
 @dataclass
 class _PageScan:
-    """What the later steps need from the whole page, found by two XPath queries that libxml2 answers in C.
+    """What the later steps need from the whole page, found by two XPath queries and a tag filter that
+    libxml2 answers in C.
 
     A Python loop over every element (~950 on a report page) costs more than parsing the page: reading an
     element's tag, text or attributes from Python is a fraction of a microsecond each. So libxml2 hands over
@@ -438,13 +439,12 @@ class _PageScan:
     chrome: list[etree._Element] = field(default_factory=list)
 
 
-# Text nodes (as lxml "smart" strings that know their element); and, in document order, the elements whose
-# tag makes them a title candidate or chrome, and every class/id value (with its element).
+# Text nodes (as lxml "smart" strings that know their element), and every class/id value (with its element),
+# in document order.
 _TEXT_NODES = etree.XPath("descendant::text()")
-_ROLE_NODES = etree.XPath(
-    " | ".join(f"descendant-or-self::{tag}" for tag in (*_HEADINGS, *sorted(CHROME_TAGS)))
-    + " | descendant-or-self::*/@class | descendant-or-self::*/@id"
-)
+_CLASS_ID_VALUES = etree.XPath("descendant-or-self::*/@class | descendant-or-self::*/@id")
+# Tags that make an element a title candidate or chrome by themselves.
+_ROLE_TAGS = (*_HEADINGS, *sorted(CHROME_TAGS))
 
 
 def _scan_page(root: etree._Element, body: etree._Element | None) -> _PageScan:
@@ -458,28 +458,64 @@ def _scan_page(root: etree._Element, body: etree._Element | None) -> _PageScan:
                 # A label in an element's text belongs to it; in its tail, to its parent (as XPath's text()).
                 el = text.getparent()
                 scan.markers.append(el.getparent() if text.is_tail else el)
-    titles: set[etree._Element] = set()
-    chrome: set[etree._Element] = set()
-    for node in _ROLE_NODES(root):
-        if isinstance(node, etree._Element):
-            title = node.tag in _HEADINGS
-            el, is_chrome = node, not title
-        else:  # a class or id value: most are Word's MsoNormal, answered by one dict lookup
-            roles = _VALUE_ROLES.get(node)
-            if roles is None:
-                roles = _value_roles(str(node))  # a plain str: the cache must not hold the tree
-            if roles is _NO_ROLE:
-                continue
-            title, chrome_word = roles
-            el = node.getparent()
-            is_chrome = chrome_word and el.tag in _NAMED_CHROME_TAGS
-        if title and el not in titles:
-            titles.add(el)
+    for el, title, is_chrome in _role_elements(root):
+        if title:
             scan.titles.append(el)
-        if is_chrome and el not in chrome:
-            chrome.add(el)
+        if is_chrome:
             scan.chrome.append(el)
     return scan
+
+
+def _role_elements(root: etree._Element) -> list[tuple[etree._Element, bool, bool]]:
+    """(element, title candidate, chrome) for every element that is either, in document order.
+
+    Not one XPath union of the role tags and the class/id values: each ``descendant-or-self::h1`` branch is a
+    walk of the whole tree, and the union is sorted node by node — together more than the class/id values
+    themselves. The role tags come from ``iter`` (a tag filter libxml2 applies in C), the values from one
+    XPath; the few elements they give are put in document order by their paths.
+    """
+    roles = _valued_roles(root)
+    for el in root.iter(*_ROLE_TAGS):
+        title, is_chrome = roles.get(el, _NO_ROLE)
+        roles[el] = (True, is_chrome) if el.tag in _HEADINGS else (title, True)
+    if len(roles) > _MAX_SORTED_ROLES:  # a page of hundreds of "title" cells: one walk orders them
+        order = [el for el in root.iter() if el in roles]
+    else:
+        order = sorted(roles, key=_document_position)
+    return [(el, *roles[el]) for el in order]
+
+
+# Up to this many role elements are ordered by their paths (each a few ``index`` calls), more by a walk.
+_MAX_SORTED_ROLES = 64
+
+
+def _document_position(el: etree._Element) -> list[int]:
+    """The element's child index at each level from the root: sorts elements in document order."""
+    path: list[int] = []
+    parent = el.getparent()
+    while parent is not None:
+        path.append(parent.index(el))
+        el, parent = parent, parent.getparent()
+    path.reverse()
+    return path
+
+
+def _valued_roles(root: etree._Element) -> dict[etree._Element, tuple[bool, bool]]:
+    """The elements whose class or id value names a title or chrome: element → (title, chrome)."""
+    valued: dict[etree._Element, tuple[bool, bool]] = {}
+    for node in _CLASS_ID_VALUES(root):  # most are Word's MsoNormal, answered by one dict lookup
+        roles = _VALUE_ROLES.get(node)
+        if roles is None:
+            roles = _value_roles(str(node))  # a plain str: the cache must not hold the tree
+        if roles is _NO_ROLE:
+            continue
+        el = node.getparent()
+        title, chrome_word = roles
+        is_chrome = chrome_word and el.tag in _NAMED_CHROME_TAGS
+        if title or is_chrome:
+            was_title, was_chrome = valued.get(el, _NO_ROLE)
+            valued[el] = (title or was_title, is_chrome or was_chrome)
+    return valued
 
 
 _NO_ROLE = (False, False)
