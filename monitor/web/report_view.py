@@ -36,12 +36,16 @@ def _cell_marks(findings: list[dict[str, Any]]) -> dict[str, tuple[list[str], st
     return marks
 
 
+_BLANK = '<span class="muted">空</span>'
+_NO_COLUMN = '<td class="na"></td>'
+
+
 def _td(key: str, cells: dict[str, Any], marks: dict[str, tuple[list[str], str]]) -> str:
     """One cell: its value (``空`` where blank), marked with the worst severity of the findings naming it and
     their meanings in Chinese as the tooltip (rule ids stay out of it)."""
     value = cells.get(key)
     if value is None:
-        shown = '<span class="muted">空</span>'
+        shown = _BLANK
     elif type(value) is int or type(value) is float:  # noqa: E721 - numbers need no escaping (most cells)
         shown = str(value)
     else:
@@ -53,53 +57,71 @@ def _td(key: str, cells: dict[str, Any], marks: dict[str, tuple[list[str], str]]
     return f'<td class="flag-{mark[1]}" title="{why}" data-key="{key}">{shown}</td>'
 
 
-@functools.lru_cache(maxsize=512)
+@dataclass(frozen=True)
+class _Layout:
+    """One of a template's three tables, everything but its cells already HTML: the caption, the column
+    heads, and each row's escaped heading with the cell keys in column order (``None``: no such column)."""
+
+    title: str
+    opening: str
+    rows: tuple[tuple[str, tuple[str | None, ...]], ...]
+
+
+_CLOSING = "</tbody></table></div>"
+
+
+def _layout(title: str, columns: list[str], rows: list[tuple[str, str, list[str | None]]]) -> _Layout:
+    head = "".join(f'<th scope="col">{escape(c)}</th>' for c in columns)
+    opening = (
+        f'<div class="scroll"><table class="report"><caption>{escape(title)}</caption>'
+        f'<thead><tr><th scope="col">项目</th>{head}</tr></thead><tbody>'
+    )
+    return _Layout(title, opening, tuple((_row_head(g, label), tuple(keys)) for g, label, keys in rows))
+
+
 def _row_head(group: str, label: str) -> str:
-    """A row's heading: the template's own words, the same on every page, escaped once per process."""
     g = f'<span class="muted small">{escape(group)}</span> ' if group else ""
     return f'<th scope="row">{g}{escape(label)}</th>'
 
 
-def _table(title: str, columns: list[str], rows: list[tuple[str, str, list[str | None]]]) -> str:
-    """``rows``: (group, label, cell HTML or None where the row has no such column)."""
-    head = "".join(f'<th scope="col">{escape(c)}</th>' for c in columns)
-    body = []
-    for group, label, tds in rows:
-        cells = "".join(td if td is not None else '<td class="na"></td>' for td in tds)
-        body.append(f"<tr>{_row_head(group, label)}{cells}</tr>")
+@functools.lru_cache(maxsize=8)
+def _layouts(template: str) -> tuple[_Layout, ...]:
+    """表二, 表三 and 表四 of a template as the page lays them out: the same on every page, so built once per
+    process (an agency page shows up to fifteen tables; their labels were most of the escaping it did)."""
+    t = get_template(template)
+    # 表二: items have different columns; show each item's own columns in order.
+    width = max(len(i.columns) for i in t.s2)
+    s2_rows = []
+    for item in t.s2:
+        keys: list[str | None] = [f"s2.{item.key}.{c.key}" for c in item.columns]
+        keys += [None] * (width - len(keys))
+        label = item.label + "（" + "／".join(c.label for c in item.columns) + "）"
+        s2_rows.append((item.article, label, keys))
+    s3_rows = [(r.group, r.label, [f"s3.{r.key}.{c.key}" for c in S3_COLUMNS]) for r in t.s3]
+    s4_rows = [("", g.label, [f"s4.{g.key}.{c.key}" for c in S4_COLUMNS]) for g in S4_GROUPS]
     return (
-        f'<div class="scroll"><table class="report"><caption>{escape(title)}</caption>'
-        f'<thead><tr><th scope="col">项目</th>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
+        _layout("表二 主动公开政府信息情况", [f"第{i + 1}栏" for i in range(width)], s2_rows),
+        _layout("表三 收到和处理政府信息公开申请情况", [c.label for c in S3_COLUMNS], s3_rows),
+        _layout("表四 政府信息公开行政复议、行政诉讼情况", [c.label for c in S4_COLUMNS], s4_rows),
     )
+
+
+def _table(layout: _Layout, cells: dict[str, Any], marks: dict[str, tuple[list[str], str]]) -> str:
+    body = [
+        f"<tr>{head}"
+        + "".join(_NO_COLUMN if key is None else _td(key, cells, marks) for key in keys)
+        + "</tr>"
+        for head, keys in layout.rows
+    ]
+    return layout.opening + "".join(body) + _CLOSING
 
 
 def tables(template: str | None, cells: dict[str, Any], findings: list[dict[str, Any]]) -> list[TableView]:
     """表二, 表三 and 表四 of a parsed version; empty when the template is unknown."""
     if template not in TEMPLATES:
         return []
-    t = get_template(template)
     marks = _cell_marks(findings)
-
-    # 表二: items have different columns; show each item's own columns in order.
-    width = max(len(i.columns) for i in t.s2)
-    s2_rows = []
-    for item in t.s2:
-        tds: list[str | None] = [_td(f"s2.{item.key}.{c.key}", cells, marks) for c in item.columns]
-        tds += [None] * (width - len(tds))
-        label = item.label + "（" + "／".join(c.label for c in item.columns) + "）"
-        s2_rows.append((item.article, label, tds))
-    s3_rows = [
-        (r.group, r.label, [_td(f"s3.{r.key}.{c.key}", cells, marks) for c in S3_COLUMNS]) for r in t.s3
-    ]
-    s4_rows = [
-        ("", g.label, [_td(f"s4.{g.key}.{c.key}", cells, marks) for c in S4_COLUMNS]) for g in S4_GROUPS
-    ]
-    out = [
-        ("表二 主动公开政府信息情况", [f"第{i + 1}栏" for i in range(width)], s2_rows),
-        ("表三 收到和处理政府信息公开申请情况", [c.label for c in S3_COLUMNS], s3_rows),
-        ("表四 政府信息公开行政复议、行政诉讼情况", [c.label for c in S4_COLUMNS], s4_rows),
-    ]
-    return [TableView(title, Markup(_table(title, cols, rows))) for title, cols, rows in out]
+    return [TableView(lay.title, Markup(_table(lay, cells, marks))) for lay in _layouts(template)]
 
 
 @dataclass
