@@ -104,6 +104,9 @@ def fold_counter(counter: dict[Key, int], match: Match) -> tuple[dict[str, int],
     return by_status, bad
 
 
+_MAX_KEPT_VIEWS = 20_000
+
+
 @dataclass
 class Summary:
     """Every count of one generation of the status table."""
@@ -120,6 +123,7 @@ class Summary:
     by_depth: dict[int, list[str]] = field(default_factory=dict)  # segments -> the prefixes that deep
     built_in_s: float = 0.0
     _whole: dict = field(default_factory=dict)  # (year, prefix) -> counts per status, inconsistent rows
+    _regions: dict = field(default_factory=dict)  # (year, regions, match) -> region_counts' answer
 
     def whole(self, year: int | None, prefix: str) -> tuple[dict[str, int], int] | None:
         """Every row at or below ``prefix`` counted per status (and the inconsistent ones), once per
@@ -162,7 +166,17 @@ class Summary:
         """Counts per region one level below each filtered region (or the top level), largest first.
 
         Rows exactly at a filtered region (a city's own bureaus beside its counties) are one entry of
-        their own, labelled with the region's last segment, as the SQL grouping did."""
+        their own, labelled with the region's last segment, as the SQL grouping did. Kept for the
+        generation (a view's counts are asked for by every page of it); callers only read the answer."""
+        key = (year, None if regions is None else tuple(regions), match)
+        found = self._regions.get(key)
+        if found is None:
+            if len(self._regions) >= _MAX_KEPT_VIEWS:  # only prefixes that exist are asked for: a rare bound
+                self._regions.clear()
+            found = self._regions[key] = self._region_counts(year, regions, match)
+        return found
+
+    def _region_counts(self, year: int | None, regions: list[str] | None, match: Match) -> list[RegionCount]:
         out: dict[str, RegionCount] = {}
         for node in regions if regions is not None else [""]:
             entries: list[tuple[str, Counter]] = []
