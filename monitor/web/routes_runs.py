@@ -86,6 +86,21 @@ def ranking(
     """Regions ``depth`` segments deep (under ``within``), best first by ``by`` (higher is better for the
     on-time rate, lower for the others; regions with no verdict to rate come last): the first ``limit``
     of them, and how many there are. Sorted on plain numbers; objects only for the ones shown."""
+    key = ("ranking", year, depth, tuple(within) if within else None, by)
+    keyed = summary.kept(key, lambda: _ranked_order(summary, year, depth, within, by))
+    out = []
+    for i, (_, p, (counts, bad)) in enumerate(keyed[:limit], start=1):
+        rc = RegionCount(p, p.rsplit("/", 1)[-1], dict(counts), bad)
+        last = _value(summary.whole(year - 1, p), by)[0]
+        out.append(Ranked(i, rc, metric(rc, by), last, rc.judged < MIN_JUDGED))
+    return out, len(keyed)
+
+
+def _ranked_order(
+    summary: Summary, year: int, depth: int, within: list[str] | None, by: str
+) -> list[tuple[tuple, str, tuple[dict[str, int], int]]]:
+    """Every region of the level, best first: (sort key, region, its counts). A level holds thousands of
+    counties at 500,000 agency-years, so this is kept for the generation (``Summary.kept``)."""
     higher_better = METRICS[by][2]
     keyed = []
     for w in within if within else [""]:
@@ -100,12 +115,7 @@ def ranking(
             order = (v is None, -(v or 0.0) if higher_better else (v or 0.0), -judged, p)
             keyed.append((order, p, found))
     keyed.sort(key=lambda k: k[0])
-    out = []
-    for i, (_, p, (counts, bad)) in enumerate(keyed[:limit], start=1):
-        rc = RegionCount(p, p.rsplit("/", 1)[-1], dict(counts), bad)
-        last = _value(summary.whole(year - 1, p), by)[0]
-        out.append(Ranked(i, rc, metric(rc, by), last, rc.judged < MIN_JUDGED))
-    return out, len(keyed)
+    return keyed
 
 
 def history(summary: Summary, regions: list[str], by: str) -> dict[str, dict[int, float | None]]:

@@ -18,9 +18,9 @@ import bisect
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select, text  # noqa: F401
 from sqlalchemy.engine import Connection, Engine
@@ -105,6 +105,8 @@ def fold_counter(counter: dict[Key, int], match: Match) -> tuple[dict[str, int],
 
 
 _MAX_KEPT_VIEWS = 20_000
+_ABSENT = object()
+Answer = TypeVar("Answer")
 
 
 @dataclass
@@ -123,7 +125,7 @@ class Summary:
     by_depth: dict[int, list[str]] = field(default_factory=dict)  # segments -> the prefixes that deep
     built_in_s: float = 0.0
     _whole: dict = field(default_factory=dict)  # (year, prefix) -> counts per status, inconsistent rows
-    _regions: dict = field(default_factory=dict)  # (year, regions, match) -> region_counts' answer
+    _kept: dict = field(default_factory=dict)  # what views derived from the counts (``kept``)
 
     def whole(self, year: int | None, prefix: str) -> tuple[dict[str, int], int] | None:
         """Every row at or below ``prefix`` counted per status (and the inconsistent ones), once per
@@ -168,12 +170,18 @@ class Summary:
         Rows exactly at a filtered region (a city's own bureaus beside its counties) are one entry of
         their own, labelled with the region's last segment, as the SQL grouping did. Kept for the
         generation (a view's counts are asked for by every page of it); callers only read the answer."""
-        key = (year, None if regions is None else tuple(regions), match)
-        found = self._regions.get(key)
-        if found is None:
-            if len(self._regions) >= _MAX_KEPT_VIEWS:  # only prefixes that exist are asked for: a rare bound
-                self._regions.clear()
-            found = self._regions[key] = self._region_counts(year, regions, match)
+        key = ("regions", year, None if regions is None else tuple(regions), match)
+        return self.kept(key, lambda: self._region_counts(year, regions, match))
+
+    def kept(self, key: tuple, compute: Callable[[], Answer]) -> Answer:
+        """``compute()``, once per generation and key: what a view derives from the counts (its regions'
+        counts, a ranking's order) is asked for again by every page of it until the next check. Callers
+        only read the answer."""
+        found = self._kept.get(key, _ABSENT)
+        if found is _ABSENT:
+            if len(self._kept) >= _MAX_KEPT_VIEWS:  # keys name regions that exist: a rare bound
+                self._kept.clear()
+            found = self._kept[key] = compute()
         return found
 
     def _region_counts(self, year: int | None, regions: list[str] | None, match: Match) -> list[RegionCount]:
