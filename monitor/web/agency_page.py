@@ -18,6 +18,7 @@ from sqlmodel import Session, func, select, text
 from crawler.reading.model import Reading as ReadingView
 from monitor.status import wording
 from monitor.web.audit import OperatorAction, current_corrections, current_reviews, trail_for_agency
+from monitor.web.facts import facts
 from monitor.web.report_view import FindingView, TableView, finding_views, tables
 from storage.models import (
     Agency,
@@ -226,14 +227,14 @@ def _with_evidence(session: Session, portal_id: str | None, years: list[YearView
             sentence=wording.verdict_sentence(row_of(s)),
             lines=wording.evidence_lines(row_of(s)),
             consistency=wording.consistency(s.inconsistent, s.details or s.findings or []),
-            published=ev.get("published") or {},
-            absence=absence,
+            published=facts(ev.get("published") or {}),
+            absence=facts(absence),
             absence_kind=kind,
-            problem=problem,
+            problem=facts(problem),
             problem_text=wording.problem_text(problem.get("kind"), problem.get("detail")) if problem else "",
-            last_read=ev.get("last_read"),
-            other_reports=list(ev.get("other_reports") or []),
-            corrections=list(ev.get("corrections") or []),
+            last_read=facts(ev.get("last_read")),
+            other_reports=facts(list(ev.get("other_reports") or [])),
+            corrections=facts(list(ev.get("corrections") or [])),
         )
         if absence and absence.get("run_id") is not None:
             runs.add(int(absence["run_id"]))

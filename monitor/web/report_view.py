@@ -14,6 +14,7 @@ from markupsafe import Markup, escape
 
 from domain.codes import RULES, SEVERITY_ORDER, explain
 from domain.template import S3_COLUMNS, S4_COLUMNS, S4_GROUPS, TEMPLATES, get_template
+from monitor.web.facts import Facts
 
 
 @dataclass
@@ -132,7 +133,7 @@ class FindingView:
     explanation: str
     cells: list[str]
     review: dict[str, Any] | None = None
-    data: dict[str, Any] = field(default_factory=dict)  # the numbers behind it (the other report, …)
+    data: dict[str, Any] = field(default_factory=Facts)  # the numbers behind it (the other report, …)
 
 
 def finding_views(
@@ -149,7 +150,7 @@ def finding_views(
             explanation=explain(str(f.get("rule"))),
             cells=list(f.get("cells") or []),
             review=reviews.get(str(f.get("rule"))),
-            data=dict(f.get("data") or {}),
+            data=Facts(f.get("data") or {}),
         )
         for f in version_findings
     ]
