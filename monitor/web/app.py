@@ -65,7 +65,7 @@ def create_app(
         ),
         stats_cache=TTLCache(settings.stats_cache_seconds),
         api_cache=TTLCache(settings.stats_cache_seconds, max_entries=256),  # pages of /api/status
-        page_cache=TTLCache(settings.stats_cache_seconds, max_entries=128),
+        page_cache=TTLCache(settings.stats_cache_seconds, max_entries=256),
         crawl_trigger=crawl_trigger,
         summary=SummaryKeeper(engine),
         search=search_method,

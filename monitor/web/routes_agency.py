@@ -8,7 +8,7 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Path, Request
-from fastapi.responses import FileResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
 from sqlmodel import Session
 
 from domain.clock import FIRST_YEAR, LAST_YEAR
@@ -25,11 +25,15 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 @router.get(AGENCY)  # one segment: an id's "/" comes as %2F (monitor.web.paths)
 def agency(request: Request, agency_id: str):  # noqa: ANN201
     state = state_of(request)
-    with Session(state.engine) as session:
-        page = agency_page(session, state.archive, agency_id)
-    if page is None:
-        raise HTTPException(404, "没有这个机关。")
-    return state.render(request, "agency.html", a=page, agency_id=agency_id)
+
+    def render() -> HTMLResponse:
+        with Session(state.engine) as session:
+            page = agency_page(session, state.archive, agency_id)
+        if page is None:
+            raise HTTPException(404, "没有这个机关。")
+        return state.render(request, "agency.html", a=page, agency_id=agency_id)
+
+    return state.shared_page(request, ("agency", agency_id), render)
 
 
 @router.get(AGENCY + "/{year:int}")
@@ -38,11 +42,15 @@ def agency_year(  # noqa: ANN201
 ):
     """One agency-year: its verdict, the evidence in full, the findings and the tables (mail links here)."""
     state = state_of(request)
-    with Session(state.engine) as session:
-        page = agency_page(session, state.archive, agency_id, year)
-    if page is None or not page.years:
-        raise HTTPException(404, "没有这个机关或年度的记录。")
-    return state.render(request, "agency.html", a=page, agency_id=agency_id, single=year)
+
+    def render() -> HTMLResponse:
+        with Session(state.engine) as session:
+            page = agency_page(session, state.archive, agency_id, year)
+        if page is None or not page.years:
+            raise HTTPException(404, "没有这个机关或年度的记录。")
+        return state.render(request, "agency.html", a=page, agency_id=agency_id, single=year)
+
+    return state.shared_page(request, ("agency", agency_id, year), render)
 
 
 @router.get(AGENCY + "/{year}/evidence.zip")

@@ -68,16 +68,7 @@ def _page_filter(request: Request) -> tuple[StatusFilter, Scope, Any]:
 
 @router.get("/")
 def status_table(request: Request):  # noqa: ANN201
-    state = state_of(request)
-    if current_user(request) is None and "flash" not in request.session:
-        # Every anonymous reader sees the same page for the same query (no token, no name, no message),
-        # and the table changes only on ``gkwatch check``: the rendered page is kept as briefly as its
-        # counts are, so a crowd reading the same view costs one rendering.
-        body = state.page_cache.get_or_compute(
-            ("index", request.url.query), lambda: _status_page(request).body
-        )
-        return HTMLResponse(body)
-    return _status_page(request)
+    return state_of(request).shared_page(request, ("index", request.url.query), lambda: _status_page(request))
 
 
 def filter_words(f: StatusFilter) -> dict[str, str]:

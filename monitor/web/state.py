@@ -103,6 +103,15 @@ class WebState:
         self._fresh = (now + GENERATION_TTL, checked, fresh)
         return fresh
 
+    def shared_page(self, request: Request, key: Any, render: Callable[[], HTMLResponse]) -> HTMLResponse:
+        """``render()``, or for an anonymous reader the same page rendered for another within
+        ``web.stats_cache_seconds``: they all see the same page for the same URL (no token, no name, no
+        message), and it changes only on ``gkwatch check`` or an operator's act (which clears it). A crowd
+        reading one view costs one rendering."""
+        if current_user(request) is not None or "flash" in request.session:
+            return render()
+        return HTMLResponse(self.page_cache.get_or_compute(key, lambda: render().body))
+
     def render(self, request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         user = current_user(request)
         context.setdefault("user", user)

@@ -10,7 +10,7 @@ from sqlalchemy import update
 
 from monitor.web import create_app
 from monitor.web.queries import TTLCache
-from storage.models import AgencyYearStatus
+from storage.models import Agency, AgencyYearStatus
 from tests.web.conftest import login
 
 
@@ -58,3 +58,28 @@ def test_anonymous_status_pages_are_shared_but_never_an_operators(seeded):
     again = TestClient(app).get("/?year=2021").text
     assert again == first and "操作员：" not in again and 'name="csrf"' not in again  # shared, stale ≤ TTL
     assert "改名后的机关" in TestClient(app).get("/?year=2021&page=1").text  # another query: rendered anew
+
+
+def test_anonymous_agency_pages_are_shared_until_an_operator_acts(seeded):
+    """An agency page is rendered once for every anonymous reader (within the TTL), never for an operator,
+    and an operator's correction is seen by the next anonymous reader at once (the act clears the cache)."""
+    from tests.web.conftest import csrf_from
+
+    app = create_app(seeded.config, engine=seeded.engine)
+    first = TestClient(app).get("/agency/zichuan-zsj").text
+    with seeded.engine.begin() as conn:  # what a new registry sync would write
+        conn.execute(update(Agency).values(name="改名后的机关"))
+    assert TestClient(app).get("/agency/zichuan-zsj").text == first  # shared, stale ≤ TTL
+    assert "改名后的机关" in TestClient(app).get("/agency/zichuan-zsj/2021").text  # another page: anew
+    operator = TestClient(app)
+    assert login(operator).status_code == 303
+    page = operator.get("/agency/zichuan-zsj").text
+    assert "操作员：alice" in page and 'name="csrf"' in page
+    r = operator.post(
+        "/agency/zichuan-zsj/2021/correct",
+        data={"csrf": csrf_from(page), "kind": "date", "published": "2022-01-20", "reason": "页面落款日期"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    after = TestClient(app).get("/agency/zichuan-zsj").text
+    assert "操作员更正" in after and "操作员：" not in after and 'name="csrf"' not in after
