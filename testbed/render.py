@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import html
 import io
+import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from domain.template import (
     S3_COLUMNS,
@@ -454,7 +457,32 @@ def render_docx(spec: ReportSpec) -> bytes:
             _docx_table(d, b)
     buf = io.BytesIO()
     d.save(buf)
-    return buf.getvalue()
+    return _reproducible_zip(buf.getvalue())
+
+
+# Office files are ZIPs whose entries carry the time they were written; a renderer stamps them with this
+# instead, so that one report renders to the same bytes every time (a re-crawl of a page that did not change
+# must find the bytes it archived, not a new version).
+_FIXED_TIME = (2000, 1, 1, 0, 0, 0)
+
+
+_SAVED_AT = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
+
+
+def _reproducible_zip(data: bytes) -> bytes:
+    """``data``'s entries, in order and compressed as they were, each dated ``_FIXED_TIME``, and the
+    document's "last modified" property (openpyxl writes the time of saving) set to it too."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=_FIXED_TIME)
+            fixed.compress_type = info.compress_type
+            fixed.external_attr = info.external_attr
+            body = src.read(info)
+            if info.filename == "docProps/core.xml":
+                body = _SAVED_AT.sub(rb"\g<1>2000-01-01T00:00:00Z\g<2>", body)
+            dst.writestr(fixed, body)
+    return out.getvalue()
 
 
 def _docx_table(d, table: TableBlock) -> None:
@@ -525,9 +553,10 @@ def render_xlsx(spec: ReportSpec) -> bytes:
                         end_column=col + cell.colspan,
                     )
         r += len(b.rows) + 1
+    wb.properties.created = wb.properties.modified = datetime(*_FIXED_TIME)
     buf = io.BytesIO()
     wb.save(buf)
-    return buf.getvalue()
+    return _reproducible_zip(buf.getvalue())
 
 
 # --- dispatch --------------------------------------------------------------------------------------

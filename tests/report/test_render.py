@@ -213,3 +213,14 @@ def test_bare_page_wraps_exactly_the_body_fragment():
     body = html_body(spec)
     assert f'<div class="content">\n{body}\n</div>\n</body>' in page
     assert body.count("<table") == 3 and spec.full_title in body
+
+
+def test_office_files_render_to_the_same_bytes_every_time():
+    """A re-crawl of a page that did not change must find the bytes it archived: ZIP entry times and the
+    workbook's saved-at date would otherwise make each rendering (two seconds apart) a new version."""
+    import time
+
+    spec = fixed_spec("2021", 1)
+    first = render_docx(spec), render_xlsx(spec)
+    time.sleep(2.1)  # ZIP times have a resolution of two seconds
+    assert (render_docx(spec), render_xlsx(spec)) == first
