@@ -24,16 +24,7 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 @router.get(AGENCY)  # one segment: an id's "/" comes as %2F (monitor.web.paths)
 def agency(request: Request, agency_id: str):  # noqa: ANN201
-    state = state_of(request)
-
-    def render() -> HTMLResponse:
-        with Session(state.engine) as session:
-            page = agency_page(session, state.archive, agency_id)
-        if page is None:
-            raise HTTPException(404, "没有这个机关。")
-        return state.render(request, "agency.html", a=page, agency_id=agency_id)
-
-    return state.shared_page(request, ("agency", agency_id), render)
+    return _agency_page(request, agency_id, None)
 
 
 @router.get(AGENCY + "/{year:int}")
@@ -41,12 +32,19 @@ def agency_year(  # noqa: ANN201
     request: Request, agency_id: str, year: Annotated[int, Path(ge=FIRST_YEAR, le=LAST_YEAR)]
 ):
     """One agency-year: its verdict, the evidence in full, the findings and the tables (mail links here)."""
+    return _agency_page(request, agency_id, year)
+
+
+def _agency_page(request: Request, agency_id: str, year: int | None) -> HTMLResponse:
+    """Every year of an agency, or one (``year``), shared by anonymous readers (``WebState.shared_page``)."""
     state = state_of(request)
 
     def render() -> HTMLResponse:
         with Session(state.engine) as session:
             page = agency_page(session, state.archive, agency_id, year)
-        if page is None or not page.years:
+        if year is None and page is None:
+            raise HTTPException(404, "没有这个机关。")
+        if year is not None and (page is None or not page.years):
             raise HTTPException(404, "没有这个机关或年度的记录。")
         return state.render(request, "agency.html", a=page, agency_id=agency_id, single=year)
 

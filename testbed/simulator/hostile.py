@@ -29,9 +29,10 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlsplit
 
+from testbed.loopback import LoopbackServer
 from testbed.render import ReportSpec, render_docx, render_html
 from testbed.synthetic import consistent_cells
 
@@ -122,7 +123,7 @@ def redirect(location: str, status: int = 302) -> Route:
     return handle
 
 
-class HostileSite:
+class HostileSite(LoopbackServer):
     """``with HostileSite() as site``: serving on ``site.base``; ``site.portals()`` for the config."""
 
     def __init__(
@@ -134,7 +135,7 @@ class HostileSite:
         slow_seconds: float = 0.5,
         big_page_bytes: int = 300_000,
     ):
-        self.host = host
+        super().__init__(host)
         self.hits: Counter[str] = Counter()
         self.conditional: Counter[str] = Counter()
         self.slow_seconds = slow_seconds
@@ -148,41 +149,15 @@ class HostileSite:
         self._etag()
         self._retry()
         self._bigpage(big_page_bytes)
-        site = self
 
-        class _H(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args) -> None:  # noqa: ANN002
-                pass
-
-            def do_GET(self) -> None:  # noqa: N802
-                parts = urlsplit(self.path)
-                site.hits[parts.path] += 1
-                route = site.routes.get(parts.path) or site._dynamic(parts.path)
-                if route is None:
-                    _send(self, b"<html>404</html>", status=404)
-                    return
-                route(self, dict(parse_qsl(parts.query)))
-
-        self._server = ThreadingHTTPServer((host, 0), _H)
-        self._server.daemon_threads = True
-        self._server.handle_error = lambda request, client_address: None  # clients hang up: expected
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def base(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def __enter__(self) -> HostileSite:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:  # noqa: ANN002
-        self._server.shutdown()
-        self._server.server_close()
+    def handle(self, h: BaseHTTPRequestHandler) -> None:
+        parts = urlsplit(h.path)
+        self.hits[parts.path] += 1
+        route = self.routes.get(parts.path) or self._dynamic(parts.path)
+        if route is None:
+            _send(h, b"<html>404</html>", status=404)
+            return
+        route(h, dict(parse_qsl(parts.query)))
 
     def portals(self, *ids: str) -> list[dict]:
         """Config entries of the hostile portals (all, or those named); allowed_domains left to the start

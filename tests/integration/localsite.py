@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import socket
 import struct
-import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
+
+from testbed.loopback import LoopbackServer
 
 Handler = Callable[[BaseHTTPRequestHandler], None]
 
@@ -91,53 +92,20 @@ def endless(total: int, *, declare_length: bool) -> Handler:
     return handle
 
 
-def _quiet(request, client_address) -> None:  # noqa: ANN001
-    pass
-
-
-class LocalSite:
+class LocalSite(LoopbackServer):
     """Serve ``routes`` (path, or path?query → handler) on ``host`` at a free port, in a daemon thread."""
 
     def __init__(self, host: str, routes: dict[str, Handler]):
-        self.host = host
+        super().__init__(host)
         self.routes = dict(routes)
         self.hits: list[str] = []
         self.user_agents: set[str] = set()
-        site = self
 
-        class _H(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # Headers and body go out in two writes: with Nagle on, a kept-alive connection waits for the
-            # client's delayed ACK (~40 ms) before every body.
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args) -> None:  # noqa: ANN002
-                pass
-
-            def do_GET(self) -> None:  # noqa: N802
-                site.hits.append(self.path)
-                site.user_agents.add(self.headers.get("User-Agent", ""))
-                parts = urlsplit(self.path)
-                handler = site.routes.get(self.path) or site.routes.get(parts.path)
-                if handler is None:
-                    page("<html>404</html>", status=404)(self)
-                    return
-                handler(self)
-
-        self._server = ThreadingHTTPServer((host, 0), _H)
-        self._server.daemon_threads = True
-        self._server.handle_error = _quiet  # a client hanging up is the point of several routes
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def base(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def __enter__(self) -> LocalSite:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:  # noqa: ANN002
-        self._server.shutdown()
-        self._server.server_close()
+    def handle(self, h: BaseHTTPRequestHandler) -> None:
+        self.hits.append(h.path)
+        self.user_agents.add(h.headers.get("User-Agent", ""))
+        handler = self.routes.get(h.path) or self.routes.get(urlsplit(h.path).path)
+        if handler is None:
+            page("<html>404</html>", status=404)(h)
+            return
+        handler(h)

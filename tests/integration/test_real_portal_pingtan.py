@@ -14,8 +14,7 @@ import hashlib
 import json
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -27,6 +26,7 @@ from domain.titles import year_from_title
 from storage.archive import Archive
 from storage.db import make_engine
 from storage.models import CrawlProblem, Fetch, ListingSnapshot, PortalRead, Report, ReportVersion
+from testbed.loopback import LoopbackServer
 from tests.integration.cli import ROOT
 
 PINGTAN = Path(__file__).resolve().parents[1] / "fixtures" / "real-portals" / "pingtan"
@@ -35,47 +35,31 @@ COLUMN = "/zwgk/zfxxgk/zfxxgknb/"
 pytestmark = pytest.mark.slow
 
 
-class Replay:
+class Replay(LoopbackServer):
     """Serve the folder by its manifest: URL path → file and Content-Type; the column's directory URL
     answers with its index.htm; everything else 404."""
 
     def __init__(self) -> None:
+        super().__init__("127.0.0.1")
         manifest = json.loads((PINGTAN / "manifest.json").read_text(encoding="utf-8"))
         self.pages = manifest["pages"]
         self.pages[COLUMN] = self.pages[COLUMN + "index.htm"]
         self.hits: list[str] = []
-        replay = self
 
-        class _H(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args) -> None:  # noqa: ANN002
-                pass
-
-            def do_GET(self) -> None:  # noqa: N802
-                path = urlsplit(self.path).path
-                replay.hits.append(path)
-                entry = replay.pages.get(path)
-                body = (PINGTAN / entry["file"]).read_bytes() if entry else b"<html>404</html>"
-                self.send_response(200 if entry else 404)
-                self.send_header("Content-Type", entry["type"] if entry else "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _H)
-        self._server.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+    def handle(self, h: BaseHTTPRequestHandler) -> None:
+        path = urlsplit(h.path).path
+        self.hits.append(path)
+        entry = self.pages.get(path)
+        body = (PINGTAN / entry["file"]).read_bytes() if entry else b"<html>404</html>"
+        h.send_response(200 if entry else 404)
+        h.send_header("Content-Type", entry["type"] if entry else "text/html; charset=utf-8")
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
 
     def reports(self) -> dict[str, dict]:
         """URL path → manifest entry of each report page (the ones with a report year)."""
         return {path: e for path, e in self.pages.items() if e.get("report_year")}
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 def config_for(data: Path, base: str) -> Path:
@@ -102,7 +86,7 @@ def config_for(data: Path, base: str) -> Path:
 @pytest.fixture(scope="module")
 def crawled(tmp_path_factory):
     data = tmp_path_factory.mktemp("pingtan")
-    replay = Replay()
+    replay = Replay().start()
     try:
         cfg = config_for(data, replay.base)
         done = subprocess.run(
